@@ -27,7 +27,9 @@ await createClient({
   plugins: [
     // The client is created by our own code with our own axios instance (see examples/apiture.ts),
     // so the generated default client is created without a base URL and never used for requests.
-    { name: '@hey-api/client-axios', baseUrl: false },
+    // `throwOnError`: calls reject with the AxiosError (or the library's PermissionError, which
+    // extends it), as plain axios does, instead of resolving to `{ error }`.
+    { name: '@hey-api/client-axios', baseUrl: false, throwOnError: true },
     '@hey-api/typescript',
     // The SDK's own auth hooks (`auth` in the client config) stay unset: axios-client-credentials
     // sets `Authorization`, and the API-Key header is a default header of the axios instance.

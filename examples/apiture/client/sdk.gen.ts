@@ -21,7 +21,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 /**
  * Return the accounts the application may see
  */
-export const listAccounts = <ThrowOnError extends boolean = false>(options?: Options<ListAccountsData, ThrowOnError>) => (options?.client ?? client).get<ListAccountsResponses, ListAccountsErrors, ThrowOnError>({
+export const listAccounts = <ThrowOnError extends boolean = true>(options?: Options<ListAccountsData, ThrowOnError>) => (options?.client ?? client).get<ListAccountsResponses, ListAccountsErrors, ThrowOnError>({
     responseType: 'json',
     security: [{ name: 'API-Key', type: 'apiKey' }, { scheme: 'bearer', type: 'http' }],
     url: '/accounts',
@@ -31,7 +31,7 @@ export const listAccounts = <ThrowOnError extends boolean = false>(options?: Opt
 /**
  * Return one account
  */
-export const getAccount = <ThrowOnError extends boolean = false>(options: Options<GetAccountData, ThrowOnError>) => (options.client ?? client).get<GetAccountResponses, GetAccountErrors, ThrowOnError>({
+export const getAccount = <ThrowOnError extends boolean = true>(options: Options<GetAccountData, ThrowOnError>) => (options.client ?? client).get<GetAccountResponses, GetAccountErrors, ThrowOnError>({
     responseType: 'json',
     security: [{ name: 'API-Key', type: 'apiKey' }, { scheme: 'bearer', type: 'http' }],
     url: '/accounts/{accountId}',
@@ -41,7 +41,7 @@ export const getAccount = <ThrowOnError extends boolean = false>(options: Option
 /**
  * Return the balances of some or all accounts
  */
-export const listAccountBalances = <ThrowOnError extends boolean = false>(options?: Options<ListAccountBalancesData, ThrowOnError>) => (options?.client ?? client).get<ListAccountBalancesResponses, ListAccountBalancesErrors, ThrowOnError>({
+export const listAccountBalances = <ThrowOnError extends boolean = true>(options?: Options<ListAccountBalancesData, ThrowOnError>) => (options?.client ?? client).get<ListAccountBalancesResponses, ListAccountBalancesErrors, ThrowOnError>({
     querySerializer: { parameters: { accounts: { array: { explode: false } } } },
     responseType: 'json',
     security: [{ name: 'API-Key', type: 'apiKey' }, { scheme: 'bearer', type: 'http' }],
@@ -62,7 +62,7 @@ export const listAccountBalances = <ThrowOnError extends boolean = false>(option
  * it is answered `403` with `scope="moneyMovement/write"`.
  *
  */
-export const createTransfer = <ThrowOnError extends boolean = false>(options: Options<CreateTransferData, ThrowOnError>) => (options.client ?? client).post<CreateTransferResponses, CreateTransferErrors, ThrowOnError>({
+export const createTransfer = <ThrowOnError extends boolean = true>(options: Options<CreateTransferData, ThrowOnError>) => (options.client ?? client).post<CreateTransferResponses, CreateTransferErrors, ThrowOnError>({
     responseType: 'json',
     security: [{ name: 'API-Key', type: 'apiKey' }, { scheme: 'bearer', type: 'http' }],
     url: '/transfers',
@@ -76,7 +76,7 @@ export const createTransfer = <ThrowOnError extends boolean = false>(options: Op
 /**
  * Return one transfer
  */
-export const getTransfer = <ThrowOnError extends boolean = false>(options: Options<GetTransferData, ThrowOnError>) => (options.client ?? client).get<GetTransferResponses, GetTransferErrors, ThrowOnError>({
+export const getTransfer = <ThrowOnError extends boolean = true>(options: Options<GetTransferData, ThrowOnError>) => (options.client ?? client).get<GetTransferResponses, GetTransferErrors, ThrowOnError>({
     responseType: 'json',
     security: [{ name: 'API-Key', type: 'apiKey' }, { scheme: 'bearer', type: 'http' }],
     url: '/transfers/{transferId}',
