@@ -1,0 +1,248 @@
+/**
+ * A real OAuth 2.0 authorization server for the demo: oidc-provider issuing signed JWT access
+ * tokens (RFC 9068) by the client credentials grant, with OpenID discovery, on 127.0.0.1.
+ *
+ * A small node:http front mounts the provider under `/oidc` (as Apiture's issuer
+ * `https://auth.apiture.com/oidc` is), counts what reaches it, and can make the next N token
+ * requests fail (`failNextTokenRequests`), so the demo can show a token endpoint outage.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { Adapter, AdapterPayload, Provider as ProviderClass } from 'oidc-provider';
+
+export interface AuthServerClient {
+  clientId: string;
+  clientSecret: string;
+  /** Space-separated scopes this client may ask for. */
+  scope: string;
+  /** @default 'client_secret_basic' */
+  authMethod?: 'client_secret_basic' | 'client_secret_post';
+}
+
+export interface AuthServerOptions {
+  clients: AuthServerClient[];
+  /** The API's resource indicator (RFC 8707); it becomes the tokens' `aud`. Used when a token request names none. */
+  audience: string;
+  /** Every scope the API knows. */
+  scopes: string[];
+  /** @default 600 */
+  accessTokenTtlSeconds?: number;
+}
+
+export interface AuthServerCounters {
+  /** GET …/.well-known/openid-configuration */
+  discoveryRequests: number;
+  /** GET …/jwks */
+  jwksRequests: number;
+  /** POST …/token, whatever the outcome. */
+  tokenRequests: number;
+  /** Token requests answered 200 with an access token. */
+  tokensIssued: number;
+  /** Token requests answered with an error by oidc-provider (4xx/5xx). */
+  tokenErrors: number;
+  /** Token requests answered 503 by `failNextTokenRequests`. */
+  tokenFailuresInjected: number;
+  /** Token requests that carried an `API-Key` header (the library must never send it there). */
+  tokenRequestsWithApiKey: number;
+}
+
+export interface AuthServer {
+  /** `http://127.0.0.1:PORT/oidc` */
+  readonly issuer: string;
+  readonly tokenEndpoint: string;
+  readonly jwksUri: string;
+  readonly counters: Readonly<AuthServerCounters>;
+  /** The last errors oidc-provider reported (messages only), newest last. */
+  readonly serverErrors: readonly string[];
+  /** Answers the next `count` token requests with `503 temporarily_unavailable`. */
+  failNextTokenRequests(count: number): void;
+  close(): Promise<void>;
+}
+
+const MOUNT = '/oidc';
+
+/** oidc-provider 9 asks for Node 22 LTS and says so once, when it is first imported. */
+async function importOidcProvider(): Promise<typeof ProviderClass> {
+  // The project supports Node 20 (package.json `engines`), and the demo uses only the client
+  // credentials grant, which runs on it; hide that single notice and nothing else.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING: Unsupported runtime')) return;
+    warn.apply(console, args);
+  };
+  try {
+    return (await import('oidc-provider')).default;
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** A process-local adapter; passing our own keeps oidc-provider from warning about its dev adapter. */
+function memoryAdapter(): new (name: string) => Adapter {
+  const store = new Map<string, { payload: AdapterPayload; expiresAt: number }>();
+  return class MemoryAdapter implements Adapter {
+    readonly #name: string;
+    constructor(name: string) {
+      this.#name = name;
+    }
+    #key(id: string): string {
+      return `${this.#name}:${id}`;
+    }
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      store.set(this.#key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+    }
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const entry = store.get(this.#key(id));
+      if (!entry) return undefined;
+      if (entry.expiresAt <= Date.now()) {
+        store.delete(this.#key(id));
+        return undefined;
+      }
+      return entry.payload;
+    }
+    async findByUserCode(): Promise<undefined> {
+      return undefined;
+    }
+    async findByUid(): Promise<undefined> {
+      return undefined;
+    }
+    async consume(id: string): Promise<void> {
+      const entry = store.get(this.#key(id));
+      if (entry) entry.payload = { ...entry.payload, consumed: Math.floor(Date.now() / 1000) };
+    }
+    async destroy(id: string): Promise<void> {
+      store.delete(this.#key(id));
+    }
+    async revokeByGrantId(grantId: string): Promise<void> {
+      for (const [key, entry] of store) if (entry.payload['grantId'] === grantId) store.delete(key);
+    }
+  };
+}
+
+function listen(server: ReturnType<typeof createServer>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
+  const Provider = await importOidcProvider();
+  const { errors } = await import('oidc-provider');
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const signingKey = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256', use: 'sig' };
+
+  const counters: AuthServerCounters = {
+    discoveryRequests: 0,
+    jwksRequests: 0,
+    tokenRequests: 0,
+    tokensIssued: 0,
+    tokenErrors: 0,
+    tokenFailuresInjected: 0,
+    tokenRequestsWithApiKey: 0,
+  };
+  const serverErrors: string[] = [];
+  let failuresLeft = 0;
+
+  const server = createServer();
+  const port = await listen(server);
+  const issuer = `http://127.0.0.1:${port}${MOUNT}`;
+  const resourceServer = {
+    scope: options.scopes.join(' '),
+    audience: options.audience,
+    accessTokenTTL: options.accessTokenTtlSeconds ?? 600,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'ES256' } },
+  };
+
+  const provider = new Provider(issuer, {
+    clients: options.clients.map((c) => ({
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+      scope: c.scope,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: c.authMethod ?? 'client_secret_basic',
+    })),
+    clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    jwks: { keys: [signingKey] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    adapter: memoryAdapter(),
+    findAccount: async () => undefined,
+    scopes: options.scopes,
+    ttl: { ClientCredentials: resourceServer.accessTokenTTL },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => options.audience,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
+          if (indicator !== options.audience) throw new errors.InvalidTarget('unknown resource');
+          return resourceServer;
+        },
+      },
+    },
+  });
+  provider.on('server_error', (_ctx, error) => {
+    serverErrors.push(error instanceof Error ? error.message : String(error));
+  });
+  const handle = provider.callback();
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const path = url.split('?')[0] ?? '/';
+    if (path !== MOUNT && !path.startsWith(`${MOUNT}/`)) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
+      return;
+    }
+    const route = path.slice(MOUNT.length) || '/';
+    if (req.method === 'GET' && route === '/.well-known/openid-configuration') counters.discoveryRequests++;
+    if (req.method === 'GET' && route === '/jwks') counters.jwksRequests++;
+    if (req.method === 'POST' && route === '/token') {
+      counters.tokenRequests++;
+      if (req.headers['api-key'] !== undefined) counters.tokenRequestsWithApiKey++;
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        counters.tokenFailuresInjected++;
+        req.resume();
+        res
+          .writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+          .end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the token service is briefly unavailable' }));
+        return;
+      }
+      res.once('finish', () => {
+        if (res.statusCode === 200) counters.tokensIssued++;
+        else counters.tokenErrors++;
+      });
+    }
+    // Mount the provider under /oidc the way oidc-provider documents for plain node:http:
+    // it derives its mount path from `originalUrl` minus `url`.
+    Object.assign(req, { originalUrl: url });
+    req.url = url.slice(MOUNT.length) || '/';
+    handle(req, res);
+  });
+
+  return {
+    issuer,
+    tokenEndpoint: `${issuer}/token`,
+    jwksUri: `${issuer}/jwks`,
+    counters,
+    serverErrors,
+    failNextTokenRequests(count: number) {
+      failuresLeft = count;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
