@@ -1,0 +1,3 @@
+import { closeAll } from './__tests__/helpers/http.js';
+
+afterEach(closeAll);

@@ -1,0 +1,252 @@
+import axios, { AxiosError, CanceledError } from 'axios';
+import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import type { RequestAuthOptions } from './axios-config.js';
+import { AuthenticationError, ConfigurationError, PermissionError } from './errors.js';
+import { OriginPolicy } from './origin.js';
+import { displayUrl, hideProperty } from './redact.js';
+import type { ClientCredentialsProvider } from './token-provider.js';
+import type { AccessToken } from './token-response.js';
+import { parseBearerChallenge } from './www-authenticate.js';
+
+/** Options of {@link attachAuth}. */
+export interface AttachAuthOptions {
+  /**
+   * Origins the token may be sent to, e.g. `['https://api.example.com']`.
+   * @default the origin of the instance's `baseURL`
+   */
+  origins?: readonly string[] | undefined;
+  /** Allow sending the token to a plain `http:` origin that is not loopback (RFC 6750 §5.3 requires TLS). @default false */
+  allowInsecureHttp?: boolean | undefined;
+}
+
+/** What {@link attachAuth} returns. */
+export interface AuthHandle {
+  /** The origins the token is sent to. */
+  readonly origins: readonly string[];
+  /** Removes both interceptors; requests already under way finish as they started. */
+  detach(): void;
+}
+
+type AdapterSpec = InternalAxiosRequestConfig['adapter'];
+/** The few AxiosHeaders methods used here. */
+interface HeaderBag {
+  get(name: string): unknown;
+  set(name: string, value: string): unknown;
+  delete(name: string): unknown;
+}
+type Redirect = (options: Record<string, unknown>, ...rest: unknown[]) => void;
+
+const OWNER = Symbol('axios-client-credentials.owner');
+const ORIGINAL = Symbol('axios-client-credentials.original');
+const AUTHORIZATION = /^authorization$/i;
+
+/** A request body that the first send consumed: a Node stream (also `form-data`), a web stream, an async iterable. */
+function isOneShotBody(data: unknown): boolean {
+  if (typeof data !== 'object' || data === null || Buffer.isBuffer(data)) return false;
+  const body = data as { pipe?: unknown; [Symbol.asyncIterator]?: unknown };
+  return typeof body.pipe === 'function' || typeof body[Symbol.asyncIterator] === 'function' || (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream);
+}
+
+/** Makes `request` non-enumerable: a ClientRequest's `_header` holds the Authorization line. */
+function hideRequest(target: object | undefined): void {
+  if (target && Object.prototype.propertyIsEnumerable.call(target, 'request')) {
+    hideProperty(target, 'request', (target as { request: unknown }).request);
+  }
+}
+
+function methodOf(config: InternalAxiosRequestConfig): string {
+  return (config.method ?? 'get').toUpperCase();
+}
+
+/**
+ * Adds `Authorization: <token_type> <access_token>` from `provider` to the
+ * requests of `api` bound for an allowed origin, replays a 401 once with a
+ * fresh token, and turns a 403 into a {@link PermissionError}.
+ *
+ * The token is set at the very last step, just before axios's adapter sends
+ * the request, so every request interceptor, whenever it was registered, has
+ * already run and the final URL is the one checked.
+ *
+ * @example
+ * const api = axios.create({ baseURL: 'https://api.example.com/banking' });
+ * const handle = attachAuth(api, tokens);
+ * // later: handle.detach();
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ */
+export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvider, options: AttachAuthOptions = {}): AuthHandle {
+  if (!api || typeof api.request !== 'function' || !api.interceptors) {
+    throw new ConfigurationError('attachAuth needs an axios instance as its first argument, e.g. attachAuth(axios.create({ baseURL }), provider).');
+  }
+  if (!provider || typeof provider.getToken !== 'function' || typeof provider.peekToken !== 'function' || typeof provider.invalidate !== 'function') {
+    throw new ConfigurationError('attachAuth needs a ClientCredentialsProvider as its second argument.');
+  }
+  const policy = OriginPolicy.fromOptions(options.origins, api.defaults.baseURL, options.allowInsecureHttp === true);
+  /** The token each request we authenticated was sent with, by the config object axios hands the adapter. */
+  const sentWith = new WeakMap<object, AccessToken>();
+  /** Header values this handle set lately, to tell them from a caller's own Authorization header. */
+  const ours = new Set<string>();
+  const state = { detached: false };
+  const wrappers = new Map<unknown, AxiosAdapter>();
+
+  const headerFor = (token: AccessToken): string => {
+    const value = `${token.tokenType} ${token.accessToken}`;
+    if (!ours.has(value)) {
+      ours.add(value);
+      if (ours.size > 8) ours.delete(ours.values().next().value as string);
+    }
+    return value;
+  };
+
+  const guardRedirect = (original: unknown): Redirect => {
+    const guard: Redirect = (redirect, ...rest) => {
+      const href = typeof redirect.href === 'string' ? redirect.href : `${String(redirect.protocol)}//${String(redirect.hostname)}${redirect.port ? `:${String(redirect.port)}` : ''}`;
+      const headers = redirect.headers as Record<string, unknown> | undefined;
+      if (headers && !policy.allowsUrl(href)) {
+        for (const name of Object.keys(headers)) if (AUTHORIZATION.test(name)) delete headers[name];
+      }
+      if (typeof original === 'function') (original as Redirect)(redirect, ...rest);
+    };
+    (guard as unknown as Record<symbol, unknown>)[ORIGINAL] = original;
+    return guard;
+  };
+
+  const waitForToken = (config: InternalAxiosRequestConfig): Promise<AccessToken> => {
+    const controller = new AbortController();
+    const cleanups: (() => void)[] = [];
+    const fail = new Promise<never>((_, reject) => {
+      const signal = config.signal as (AbortSignal & { onabort?: unknown }) | undefined;
+      const onAbort = (): void => reject(new CanceledError(undefined, undefined, config));
+      if (signal) {
+        if (signal.aborted) onAbort();
+        else if (typeof signal.addEventListener === 'function') {
+          signal.addEventListener('abort', onAbort);
+          cleanups.push(() => signal.removeEventListener?.('abort', onAbort));
+        }
+      }
+      if (config.cancelToken) {
+        config.cancelToken.promise.then((cancel) => reject(cancel), () => undefined);
+      }
+      const timeout = config.timeout;
+      if (typeof timeout === 'number' && timeout > 0) {
+        const timer = setTimeout(() => {
+          const code = config.transitional?.clarifyTimeoutError ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED;
+          reject(new AxiosError(`timeout of ${timeout}ms exceeded while waiting for an access token`, code, config));
+        }, timeout);
+        cleanups.push(() => clearTimeout(timer));
+      }
+    });
+    fail.catch(() => controller.abort());
+    return Promise.race([provider.getToken({ signal: controller.signal }), fail]).finally(() => {
+      for (const cleanup of cleanups) cleanup();
+    });
+  };
+
+  const send = (config: InternalAxiosRequestConfig, spec: AdapterSpec): Promise<AxiosResponse> => {
+    const adapter = (axios.getAdapter as (spec: AdapterSpec, config?: unknown) => AxiosAdapter)(spec, config);
+    if (state.detached || !policy.allows(config)) return adapter(config);
+    const headers = config.headers as unknown as HeaderBag;
+    const existing = headers.get('Authorization');
+    if (existing !== undefined && existing !== null && existing !== false && !ours.has(String(existing))) {
+      return adapter(config); // the caller's own Authorization header is left alone
+    }
+    const go = (token: AccessToken): Promise<AxiosResponse> => {
+      headers.set('Authorization', headerFor(token));
+      sentWith.set(config, token);
+      const redirect = config.beforeRedirect as unknown;
+      const original = typeof redirect === 'function' ? ((redirect as unknown as Record<symbol, unknown>)[ORIGINAL] ?? redirect) : undefined;
+      config.beforeRedirect = guardRedirect(original) as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
+      return adapter(config);
+    };
+    const cached = provider.peekToken();
+    return cached ? go(cached) : waitForToken(config).then(go);
+  };
+
+  const wrapperFor = (spec: AdapterSpec): AxiosAdapter => {
+    let wrapper = wrappers.get(spec);
+    if (!wrapper) {
+      wrapper = (config) => send(config, spec);
+      (wrapper as unknown as Record<symbol, unknown>)[OWNER] = state;
+      if (wrappers.size > 32) wrappers.clear();
+      wrappers.set(spec, wrapper);
+    }
+    return wrapper;
+  };
+
+  const requestId = api.interceptors.request.use(
+    (config) => {
+      const adapter = config.adapter as unknown as Record<symbol, unknown> | undefined;
+      if (config.clientCredentials?.skip || (adapter && adapter[OWNER] === state)) return config;
+      config.adapter = wrapperFor(config.adapter ?? api.defaults.adapter ?? axios.defaults.adapter);
+      return config;
+    },
+    undefined,
+    { synchronous: true },
+  );
+
+  /** Removes our token from what the caller gets back, so no log shows it. */
+  const scrub = (config: InternalAxiosRequestConfig, holder: { request?: unknown; response?: AxiosResponse | undefined }): void => {
+    const headers = config.headers as unknown as HeaderBag | undefined;
+    const value = headers?.get?.('Authorization');
+    if (value !== undefined && value !== null && ours.has(String(value))) headers?.delete('Authorization');
+    hideRequest(holder);
+    hideRequest(holder.response);
+  };
+
+  const onUnauthorized = (error: AxiosError, config: InternalAxiosRequestConfig, token: AccessToken): Promise<AxiosResponse> => {
+    const settings: RequestAuthOptions = config.clientCredentials ?? {};
+    const where = `${methodOf(config)} ${displayUrl(OriginPolicy.fullUrl(config))}`;
+    const challenge = parseBearerChallenge(error.response?.headers?.['www-authenticate'] as string | undefined);
+    provider.invalidate(token);
+    if (settings.isReplay) {
+      throw new AuthenticationError(`The API rejected ${where} with 401 again after one replay with a fresh token; the client may not be allowed to use this API.`, error, 'rejected-after-replay', challenge);
+    }
+    if (settings.replay === false) {
+      throw new AuthenticationError(`The API rejected ${where} with 401; the token was dropped, and replay is off for this request.`, error, 'replay-disabled', challenge);
+    }
+    if (isOneShotBody(config.data)) {
+      throw new AuthenticationError(`The API rejected ${where} with 401, and its body is a one-shot stream that the first send consumed, so it cannot be replayed; send a Buffer, string or FormData to allow the replay. The token was dropped; a new request gets a fresh one.`, error, 'body-not-replayable', challenge);
+    }
+    provider.emit('replay', { method: methodOf(config), url: displayUrl(OriginPolicy.fullUrl(config)), status: 401 });
+    const replay = {
+      ...config,
+      // The body is already transformed; transforming it again could change it.
+      transformRequest: [],
+      clientCredentials: { ...settings, isReplay: true },
+    } as InternalAxiosRequestConfig;
+    return api.request(replay);
+  };
+
+  const responseId = api.interceptors.response.use(
+    (response) => {
+      const config = response.config;
+      if (config && sentWith.has(config)) scrub(config, response);
+      return response;
+    },
+    (error: unknown) => {
+      const config = (error as AxiosError | undefined)?.config;
+      const token = config ? sentWith.get(config) : undefined;
+      if (!token || !config || !axios.isAxiosError(error)) throw error;
+      scrub(config, error);
+      const status = error.response?.status;
+      if (status === 401) return onUnauthorized(error, config, token);
+      if (status === 403) {
+        const challenge = parseBearerChallenge(error.response?.headers?.['www-authenticate'] as string | undefined);
+        const url = displayUrl(OriginPolicy.fullUrl(config));
+        const requiredScope = challenge?.scope ?? [];
+        provider.emit('denied', { method: methodOf(config), url, requiredScope });
+        const lacking = requiredScope.length > 0 ? `: the token lacks scope ${requiredScope.join(' ')}` : '';
+        throw new PermissionError(`The API refused ${methodOf(config)} ${url} (403 Forbidden)${lacking}.`, error, challenge);
+      }
+      throw error;
+    },
+  );
+
+  return {
+    origins: policy.origins,
+    detach() {
+      state.detached = true;
+      api.interceptors.request.eject(requestId);
+      api.interceptors.response.eject(responseId);
+    },
+  };
+}

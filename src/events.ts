@@ -1,0 +1,121 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { RetryInfo } from './grant.js';
+
+/** Emitted when a token is obtained; never carries the token. */
+export interface TokenEvent {
+  /** `grant`: fetched from the token endpoint; `store`: taken from the shared store. */
+  source: 'grant' | 'store';
+  /** Expiry, ms since the epoch, if known. */
+  expiresAt: number | undefined;
+  /** Lifetime from the token request to expiry, in ms, if known. */
+  lifetimeMs: number | undefined;
+  /** Scopes granted. */
+  scope: readonly string[];
+  /** Scopes asked for. */
+  requestedScope: readonly string[];
+  /** Scopes asked for but not granted (Applixure may grant a subset). */
+  missingScope: readonly string[];
+  /** Time the token request took, retries included, in ms (0 from the store). */
+  durationMs: number;
+  /** Token requests sent for it (0 from the store). */
+  attempts: number;
+  /** Whether it was a background refresh ahead of expiry. */
+  background: boolean;
+}
+
+/** Emitted when something failed; `error` never carries a secret or a token. */
+export interface ErrorEvent {
+  error: Error;
+  /** `token`: a token request cycle failed; `refresh`: a background refresh failed (the current token stays in use); `store`: the shared store failed (once per outage); `discovery`. */
+  phase: 'token' | 'refresh' | 'store' | 'discovery';
+}
+
+/** Emitted when a 401 from the API is replayed with a fresh token. */
+export interface ReplayEvent {
+  method: string;
+  /** Origin and path, without query. */
+  url: string;
+  status: number;
+}
+
+/** Emitted when the API answers 403. */
+export interface DeniedEvent {
+  method: string;
+  url: string;
+  requiredScope: readonly string[];
+}
+
+/** Emitted before a failed token or discovery request is retried. */
+export type RetryEvent = RetryInfo;
+
+/** The provider's events and their payloads. */
+export interface ProviderEvents {
+  token: TokenEvent;
+  error: ErrorEvent;
+  retry: RetryEvent;
+  replay: ReplayEvent;
+  denied: DeniedEvent;
+}
+
+export type ProviderEventName = keyof ProviderEvents;
+
+/** `node:diagnostics_channel` names, one per event: `axios-client-credentials:token`, `…:error`, `…:retry`, `…:replay`, `…:denied`. */
+export const CHANNELS: { readonly [K in ProviderEventName]: string } = Object.freeze({
+  token: 'axios-client-credentials:token',
+  error: 'axios-client-credentials:error',
+  retry: 'axios-client-credentials:retry',
+  replay: 'axios-client-credentials:replay',
+  denied: 'axios-client-credentials:denied',
+});
+
+const channels = Object.fromEntries(Object.entries(CHANNELS).map(([name, channel]) => [name, diagnosticsChannel.channel(channel)])) as Record<ProviderEventName, diagnosticsChannel.Channel>;
+
+type Listener<K extends ProviderEventName> = (event: ProviderEvents[K]) => void;
+
+/**
+ * A small typed event source. Unlike Node's EventEmitter, an `error` event
+ * without listeners is simply dropped, and a throwing listener never breaks a
+ * request. Every event is also published on its `node:diagnostics_channel`.
+ */
+export class ProviderEventSource {
+  readonly #listeners = new Map<ProviderEventName, Set<Listener<never>>>();
+
+  /** Adds a listener. */
+  on<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
+    let set = this.#listeners.get(name);
+    if (!set) this.#listeners.set(name, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return this;
+  }
+
+  /** Removes a listener added with {@link on}. */
+  off<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
+    this.#listeners.get(name)?.delete(listener as Listener<never>);
+    return this;
+  }
+
+  /** Adds a listener called at most once. */
+  once<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
+    const wrapper: Listener<K> = (event) => {
+      this.off(name, wrapper);
+      listener(event);
+    };
+    return this.on(name, wrapper);
+  }
+
+  /** @internal */
+  emit<K extends ProviderEventName>(name: K, event: ProviderEvents[K]): void {
+    const set = this.#listeners.get(name);
+    if (set) {
+      for (const listener of [...set]) {
+        try {
+          (listener as Listener<K>)(event);
+        } catch {
+          // A listener's failure is its own; the request goes on.
+        }
+      }
+    }
+    const channel = channels[name];
+    if (channel.hasSubscribers) channel.publish(event);
+  }
+}

@@ -1,0 +1,185 @@
+import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
+import { applyClientAuth, type ClientAuthMethod } from './client-auth.js';
+import { TokenEndpointError } from './errors.js';
+import { displayUrl, scrub } from './redact.js';
+import { parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
+import { errorFromBody, invalidResponse, parseTokenResponse, type AccessToken } from './token-response.js';
+
+/** Largest token or discovery response body read, in bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** What a retry event says. */
+export interface RetryInfo {
+  /** The retry about to be made (1 for the first retry). */
+  attempt: number;
+  /** How long the provider waits before it, in ms. */
+  delayMs: number;
+  /** Why: `HTTP 503`, `ECONNREFUSED`, `timeout`, … */
+  reason: string;
+  /** `token` or `discovery`. */
+  request: 'token' | 'discovery';
+}
+
+/** Everything one HTTP exchange with the authorization server needs. */
+export interface HttpContext {
+  httpClient: AxiosInstance;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  now: () => number;
+  /** Strings that must never appear in an error (the client secret, Basic credentials). */
+  secrets: readonly string[];
+  onRetry?: ((info: RetryInfo) => void) | undefined;
+}
+
+export type Exchange =
+  | { kind: 'answer'; status: number; headers: AxiosResponse['headers']; text: string; sentAt: number; attempts: number; startedAt: number }
+  | { kind: 'network'; reason: string; message: string; cause: Error; attempts: number };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends one request to the authorization server, retrying transient failures
+ * (network errors, timeouts, retryable statuses) with backoff. Returns the
+ * last answer, whatever its status, or the last network failure.
+ */
+export async function sendWithRetry(ctx: HttpContext, config: AxiosRequestConfig & { url: string }, kind: RetryInfo['request']): Promise<Exchange> {
+  const startedAt = ctx.now();
+  for (let attempt = 1; ; attempt++) {
+    const sentAt = ctx.now();
+    const timeout = AbortSignal.timeout(ctx.timeoutMs);
+    let outcome: Exchange;
+    try {
+      const response = await ctx.httpClient.request<string>({
+        ...config,
+        timeout: ctx.timeoutMs,
+        signal: timeout,
+        responseType: 'text',
+        transformResponse: [(data: unknown) => data],
+        validateStatus: () => true,
+        maxRedirects: 0,
+        maxContentLength: MAX_BODY_BYTES,
+      });
+      const text = typeof response.data === 'string' ? response.data : response.data == null ? '' : String(response.data);
+      outcome = { kind: 'answer', status: response.status, headers: response.headers, text, sentAt, attempts: attempt, startedAt };
+    } catch (error) {
+      outcome = networkFailure(error, timeout.aborted, ctx, attempt);
+      if (outcome.kind === 'network' && outcome.reason === 'too-large') return outcome;
+    }
+    const retryable = outcome.kind === 'network' || ctx.retry.statuses.includes(outcome.status);
+    if (!retryable || attempt > ctx.retry.retries) return outcome;
+    const retryAfter = outcome.kind === 'answer' ? parseRetryAfter(headerValue(outcome.headers, 'retry-after'), Date.now()) : undefined;
+    const delayMs = retryDelay(ctx.retry, attempt, retryAfter);
+    const reason = outcome.kind === 'answer' ? `HTTP ${outcome.status}` : outcome.reason;
+    ctx.onRetry?.({ attempt, delayMs, reason, request: kind });
+    await sleep(delayMs);
+  }
+}
+
+function headerValue(headers: AxiosResponse['headers'], name: string): unknown {
+  const h = headers as { get?: (n: string) => unknown } & Record<string, unknown>;
+  return typeof h.get === 'function' ? h.get(name) : h[name];
+}
+
+/** A failed exchange without an answer, described without anything the request carried. */
+function networkFailure(error: unknown, timedOut: boolean, ctx: HttpContext, attempts: number): Exchange {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const rawMessage = typeof e?.message === 'string' ? e.message : String(error);
+  if (/maxContentLength/i.test(rawMessage)) {
+    return { kind: 'network', reason: 'too-large', message: `the answer is larger than ${MAX_BODY_BYTES} bytes`, cause: new Error('response too large'), attempts };
+  }
+  const reason = timedOut || code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'timeout' : (code ?? 'network error');
+  const message = timedOut ? `no answer within ${ctx.timeoutMs} ms` : scrub(rawMessage, ctx.secrets);
+  const cause = Object.assign(new Error(message), code ? { code } : {});
+  return { kind: 'network', reason, message, cause, attempts };
+}
+
+/** Parses a JSON body, or returns `undefined`. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Everything that identifies a grant. */
+export interface GrantRequest {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  authMethod: ClientAuthMethod;
+  scope: readonly string[];
+  audience?: string | undefined;
+  resource: readonly string[];
+  params: Readonly<Record<string, string>>;
+}
+
+export interface GrantResult {
+  token: AccessToken;
+  /** `expires_in` as sent, in seconds, if it was. */
+  lifetimeSeconds: number | undefined;
+  /** When the successful token request was sent (ms). */
+  sentAt: number;
+  /** From the first attempt to the answer, in ms. */
+  durationMs: number;
+  attempts: number;
+}
+
+/** The form body of a client credentials token request (RFC 6749 §4.4.2). */
+export function tokenRequestBody(grant: GrantRequest, headers: Record<string, string>): URLSearchParams {
+  const body = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (grant.scope.length > 0) body.set('scope', grant.scope.join(' '));
+  if (grant.audience !== undefined) body.set('audience', grant.audience);
+  for (const resource of grant.resource) body.append('resource', resource);
+  for (const [key, value] of Object.entries(grant.params)) body.set(key, value);
+  applyClientAuth(grant.authMethod, grant.clientId, grant.clientSecret, headers, body);
+  return body;
+}
+
+/**
+ * Runs the client credentials grant once (with retries of transient
+ * failures): build, send, validate.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+ */
+export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promise<GrantResult> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
+  const body = tokenRequestBody(grant, headers);
+  const where = `POST ${displayUrl(grant.tokenUrl)}`;
+  const exchange = await sendWithRetry(ctx, { url: grant.tokenUrl, method: 'POST', headers, data: body.toString() }, 'token');
+  if (exchange.kind === 'network') {
+    throw new TokenEndpointError(`Token request ${where} failed after ${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'}: ${exchange.message}.`, {
+      cause: exchange.cause,
+      attempts: exchange.attempts,
+      retryable: exchange.reason !== 'too-large',
+      error: exchange.reason === 'too-large' ? 'invalid_token_response' : undefined,
+    });
+  }
+  const { status, text, attempts } = exchange;
+  const json = parseJson(text);
+  const safe = (error: TokenEndpointError): TokenEndpointError => sanitizeError(error, ctx.secrets, attempts, ctx.retry.statuses.includes(status));
+  if (status < 200 || status >= 300) {
+    const record = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+    throw safe(errorFromBody(record, status, `Token request ${where} was refused`));
+  }
+  try {
+    if (json === undefined) throw invalidResponse(`Token endpoint ${where} answered HTTP ${status} with a body that is not JSON.`, status);
+    const { token, lifetimeSeconds } = parseTokenResponse(json, { status, sentAt: exchange.sentAt, requestedScope: grant.scope });
+    return { token, lifetimeSeconds, sentAt: exchange.sentAt, durationMs: ctx.now() - exchange.startedAt, attempts };
+  } catch (error) {
+    throw error instanceof TokenEndpointError ? safe(error) : error;
+  }
+}
+
+/** Re-creates a token endpoint error with secrets scrubbed from its texts and the cycle's attempt count. */
+function sanitizeError(error: TokenEndpointError, secrets: readonly string[], attempts: number, retryable: boolean): TokenEndpointError {
+  return new TokenEndpointError(scrub(error.message, secrets, 1000), {
+    status: error.status,
+    error: error.error,
+    errorDescription: error.errorDescription === undefined ? undefined : scrub(error.errorDescription, secrets),
+    errorUri: error.errorUri,
+    attempts,
+    retryable,
+  });
+}

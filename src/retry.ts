@@ -1,0 +1,68 @@
+import { ConfigurationError } from './errors.js';
+
+/**
+ * How failed token (and discovery) requests are retried: exponential backoff
+ * with full jitter, honouring `Retry-After`. Only transient failures are
+ * retried: network errors, timeouts and the statuses in `statuses`; a 400 or
+ * 401 (a bad secret) fails at once.
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt. @default 3 */
+  retries?: number;
+  /** Base of the exponential backoff, in ms. @default 200 */
+  baseDelayMs?: number;
+  /** Cap of one backoff delay, in ms. @default 5000 */
+  maxDelayMs?: number;
+  /** Cap of a delay asked for by `Retry-After`, in ms. @default 10000 */
+  maxRetryAfterMs?: number;
+  /** HTTP statuses retried. @default [429, 500, 502, 503, 504] */
+  statuses?: readonly number[];
+}
+
+export type RetryPolicy = Required<RetryOptions>;
+
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
+  retries: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 5000,
+  maxRetryAfterMs: 10_000,
+  statuses: Object.freeze([429, 500, 502, 503, 504]),
+});
+
+export function resolveRetry(option: RetryOptions | false | undefined): RetryPolicy {
+  if (option === false) return { ...DEFAULT_RETRY, retries: 0 };
+  const policy = { ...DEFAULT_RETRY, ...dropUndefined(option ?? {}) };
+  for (const key of ['retries', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs'] as const) {
+    const value = policy[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new ConfigurationError(`retry.${key} must be a non-negative number (got ${String(value)}); pass retry: false to turn retries off.`);
+    }
+  }
+  if (!Array.isArray(policy.statuses) || policy.statuses.some((s) => !Number.isInteger(s))) {
+    throw new ConfigurationError('retry.statuses must be an array of HTTP status codes, e.g. [429, 500, 502, 503, 504].');
+  }
+  return policy;
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
+ * Returns ms to wait, or `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(value: unknown, now: number): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Delay before retry number `attempt` (1-based): full jitter, or `Retry-After` when the server gave one. */
+export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfterMs);
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
+}

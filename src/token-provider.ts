@@ -1,0 +1,347 @@
+import axios from 'axios';
+import { basicCredentials } from './client-auth.js';
+import { discover, pickAuthMethod } from './discovery.js';
+import { ClientCredentialsError, ConfigurationError, DiscoveryError } from './errors.js';
+import { ProviderEventSource } from './events.js';
+import { requestToken, type GrantRequest, type HttpContext } from './grant.js';
+import { checkEndpointUrl, resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from './options.js';
+import { scrub } from './redact.js';
+import { cacheKey, decodeToken, deriveKey, encodeToken, type StoredToken } from './token-codec.js';
+import type { AccessToken, TokenRecord } from './token-response.js';
+import type { TokenStore } from './token-store.js';
+
+/** Options of {@link ClientCredentialsProvider.getToken}. */
+export interface GetTokenOptions {
+  /** Fetch a new token even if a cached one is still valid (joins a request already under way). @default false */
+  forceRefresh?: boolean | undefined;
+  /** Stops waiting (for this caller only) when aborted; the token request goes on for others. */
+  signal?: AbortSignal | undefined;
+}
+
+interface Endpoint {
+  grant: GrantRequest;
+  key: string;
+  aesKey: Buffer;
+}
+
+interface Acquired {
+  record: TokenRecord;
+  /** The store value of this token, when it went through the store. */
+  stored: string | undefined;
+}
+
+const STORE_FAILED = Symbol('store failed');
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the OAuth 2.0 client credentials grant and keeps the token: cached
+ * until shortly before expiry, refreshed in the background ahead of it, one
+ * token request however many callers wait (single-flight), optionally shared
+ * across processes through a {@link TokenStore}.
+ *
+ * One provider may serve many axios instances (see {@link attachAuth}).
+ *
+ * @example
+ * const tokens = new ClientCredentialsProvider({
+ *   tokenUrl: 'https://auth.example.com/oauth/v2/token',
+ *   clientId: process.env.CLIENT_ID!,
+ *   clientSecret: process.env.CLIENT_SECRET!,
+ *   scope: ['banking/read', 'banking/write'],
+ * });
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+ */
+export class ClientCredentialsProvider extends ProviderEventSource {
+  readonly #o: ResolvedOptions;
+  readonly #http: HttpContext;
+  #endpoint: Endpoint | Promise<Endpoint> | undefined;
+  #record: TokenRecord | undefined;
+  #stored: string | undefined;
+  #pending: Promise<AccessToken> | undefined;
+  #failure: { error: unknown; until: number } | undefined;
+  #refreshBlockedUntil = 0;
+  /** Tokens the API rejected lately: never taken back from the store. */
+  readonly #rejected: string[] = [];
+  #storeDown = false;
+
+  constructor(options: ClientCredentialsOptions) {
+    super();
+    this.#o = resolveOptions(options);
+    const o = this.#o;
+    const basic = basicCredentials(o.clientId, o.clientSecret);
+    this.#http = {
+      httpClient: o.httpClient ?? axios.create(),
+      timeoutMs: o.timeoutMs,
+      retry: o.retry,
+      now: o.now,
+      secrets: [o.clientSecret, basic, basic.slice('Basic '.length)],
+      onRetry: (info) => this.emit('retry', info),
+    };
+    if (o.tokenUrl !== undefined) this.#endpoint = this.#makeEndpoint(o.tokenUrl, o.authMethod ?? 'client_secret_basic');
+  }
+
+  /** Scopes this provider asks for. */
+  get requestedScope(): readonly string[] {
+    return this.#o.scope;
+  }
+
+  /**
+   * The cached token if it is still usable, without waiting; `undefined`
+   * otherwise. Past the token's refresh point it also starts one background
+   * refresh. Never touches the store or the network on the caller's behalf.
+   */
+  peekToken(): AccessToken | undefined {
+    const record = this.#record;
+    if (!record) return undefined;
+    const now = this.#o.now();
+    if (now >= record.staleAt) return undefined;
+    if (now >= record.refreshAt && this.#pending === undefined && now >= this.#refreshBlockedUntil) {
+      this.#startFlight(true, record.token.accessToken);
+    }
+    return record.token;
+  }
+
+  /**
+   * Resolves to a valid access token: the cached one, or a new one from the
+   * token endpoint (or the store). Concurrent calls share one token request.
+   * A failed request cycle rejects every waiter with the same
+   * {@link TokenEndpointError} and is remembered for `failureCooldownMs`.
+   */
+  getToken(options: GetTokenOptions = {}): Promise<AccessToken> {
+    if (typeof options !== 'object' || options === null) {
+      return Promise.reject(new ConfigurationError('getToken takes an options object: { forceRefresh?, signal? }.'));
+    }
+    const { forceRefresh = false, signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (!forceRefresh) {
+      const cached = this.peekToken();
+      if (cached) return Promise.resolve(cached);
+    }
+    let flight = this.#pending;
+    if (!flight) {
+      const failure = this.#failure;
+      if (failure && this.#o.now() < failure.until) return Promise.reject(failure.error);
+      flight = this.#startFlight(false, forceRefresh ? this.#record?.token.accessToken : undefined);
+    }
+    return signal ? abortable(flight, signal) : flight;
+  }
+
+  /**
+   * Drops the cached token, here and in the store, **only if it is still
+   * `token`**, so that a late 401 for an older token never throws away a
+   * newer one. Resolves the token (or access token string) the API rejected.
+   * Returns whether the cached token was dropped.
+   */
+  invalidate(token: AccessToken | string): boolean {
+    const accessToken = typeof token === 'string' ? token : token?.accessToken;
+    if (typeof accessToken !== 'string') throw new ConfigurationError('invalidate takes the AccessToken (or access token string) the API rejected.');
+    if (!this.#rejected.includes(accessToken)) {
+      this.#rejected.push(accessToken);
+      if (this.#rejected.length > 16) this.#rejected.shift();
+    }
+    if (this.#record?.token.accessToken !== accessToken) return false;
+    const stored = this.#stored;
+    this.#record = undefined;
+    this.#stored = undefined;
+    const store = this.#o.store;
+    const endpoint = this.#endpoint;
+    if (store && stored !== undefined && endpoint && !(endpoint instanceof Promise)) {
+      void this.#storeCall(() => store.delete(endpoint.key, stored));
+    }
+    return true;
+  }
+
+  #makeEndpoint(tokenUrl: string, authMethod: GrantRequest['authMethod']): Endpoint {
+    const o = this.#o;
+    const grant: GrantRequest = {
+      tokenUrl,
+      clientId: o.clientId,
+      clientSecret: o.clientSecret,
+      authMethod,
+      scope: o.scope,
+      audience: o.audience,
+      resource: o.resource,
+      params: o.params,
+    };
+    const key = cacheKey(grant);
+    return { grant, key, aesKey: deriveKey(o.encryptionKey ?? o.clientSecret, key) };
+  }
+
+  /** The token endpoint, found by discovery once (single-flight, retried after a failure). */
+  #resolveEndpoint(): Endpoint | Promise<Endpoint> {
+    if (this.#endpoint) return this.#endpoint;
+    const o = this.#o;
+    const issuer = o.issuer as string;
+    const pending = discover(this.#http, issuer, (url, what) => checkEndpointUrl(url, what, o.allowInsecureHttp)).then(
+      (metadata) => {
+        const endpoint = this.#makeEndpoint(metadata.token_endpoint, o.authMethod ?? pickAuthMethod(metadata));
+        this.#endpoint = endpoint;
+        return endpoint;
+      },
+      (error: unknown) => {
+        if (this.#endpoint === pending) this.#endpoint = undefined;
+        throw error;
+      },
+    );
+    this.#endpoint = pending;
+    return pending;
+  }
+
+  #startFlight(background: boolean, replacing: string | undefined): Promise<AccessToken> {
+    const flight = this.#acquire(background, replacing).then(
+      ({ record, stored }) => {
+        this.#record = record;
+        this.#stored = stored;
+        this.#failure = undefined;
+        return record.token;
+      },
+      (error: unknown) => {
+        const now = this.#o.now();
+        this.#failure = { error, until: now + this.#o.failureCooldownMs };
+        if (background) this.#refreshBlockedUntil = now + Math.max(this.#o.failureCooldownMs, 1);
+        const phase = error instanceof DiscoveryError ? 'discovery' : background ? 'refresh' : 'token';
+        this.emit('error', { error: error instanceof Error ? error : new Error(String(error)), phase });
+        throw error;
+      },
+    );
+    this.#pending = flight;
+    const clear = (): void => {
+      if (this.#pending === flight) this.#pending = undefined;
+    };
+    flight.then(clear, clear);
+    return flight;
+  }
+
+  async #acquire(background: boolean, replacing: string | undefined): Promise<Acquired> {
+    const endpoint = await this.#resolveEndpoint();
+    const store = this.#o.store;
+    if (!store) return this.#grant(endpoint, background, undefined);
+    const shared = await this.#fromStore(store, endpoint, replacing);
+    if (shared) return shared;
+    if (!store.lock) return this.#grant(endpoint, background, store);
+    // Cross-process single-flight: one process fetches, the others wait for its token.
+    const deadline = this.#o.now() + 2 * this.#o.lockTtlMs;
+    while (this.#o.now() < deadline) {
+      const lockId = await this.#storeCall(() => store.lock!(endpoint.key, this.#o.lockTtlMs));
+      if (lockId === STORE_FAILED) break;
+      if (lockId !== undefined) {
+        try {
+          return (await this.#fromStore(store, endpoint, replacing)) ?? (await this.#grant(endpoint, background, store));
+        } finally {
+          if (store.unlock) void this.#storeCall(() => store.unlock!(endpoint.key, lockId));
+        }
+      }
+      if (store.waitForChange) {
+        const waited = await this.#storeCall(() => store.waitForChange!(endpoint.key, this.#o.lockTtlMs));
+        if (waited === STORE_FAILED) break;
+      } else {
+        await sleep(store.pollIntervalMs ?? 10);
+      }
+      const arrived = await this.#fromStore(store, endpoint, replacing);
+      if (arrived) return arrived;
+      if (this.#storeDown) break;
+    }
+    return this.#grant(endpoint, background, store);
+  }
+
+  async #grant(endpoint: Endpoint, background: boolean, store: TokenStore | undefined): Promise<Acquired> {
+    const result = await requestToken(this.#http, endpoint.grant);
+    const o = this.#o;
+    const expiresAt = result.token.expiresAt ?? result.sentAt + o.defaultExpiresInMs;
+    const stored: StoredToken = { token: result.token, issuedAt: result.sentAt, expiresAt };
+    const record = this.#toRecord(stored);
+    this.#emitToken(record, 'grant', result.durationMs, result.attempts, background);
+    let value: string | undefined;
+    const ttlMs = Math.floor(expiresAt - o.now());
+    if (store && ttlMs > 0) {
+      value = encodeToken(stored, endpoint.aesKey, endpoint.key);
+      const done = await this.#storeCall(() => store.set(endpoint.key, value as string, ttlMs));
+      if (done === STORE_FAILED) value = undefined;
+    }
+    return { record, stored: value };
+  }
+
+  async #fromStore(store: TokenStore, endpoint: Endpoint, replacing: string | undefined): Promise<Acquired | undefined> {
+    const value = await this.#storeCall(() => store.get(endpoint.key));
+    if (value === STORE_FAILED || value === undefined || value === null) return undefined;
+    const stored = decodeToken(value, endpoint.aesKey, endpoint.key);
+    if (!stored) return undefined;
+    const access = stored.token.accessToken;
+    if (access === replacing || this.#rejected.includes(access)) return undefined;
+    const record = this.#toRecord(stored);
+    if (this.#o.now() >= record.staleAt) return undefined;
+    this.#emitToken(record, 'store', 0, 0, false);
+    return { record, stored: value };
+  }
+
+  /** Cache times: used until expiry minus leeway (at most half the lifetime); refreshed at `refreshRatio` of that window. */
+  #toRecord(stored: StoredToken): TokenRecord {
+    const o = this.#o;
+    const lifetime = Math.max(0, stored.expiresAt - stored.issuedAt);
+    const staleAt = stored.expiresAt - Math.min(o.expiryLeewayMs, lifetime / 2);
+    const refreshAt = o.refreshRatio === false ? Infinity : stored.issuedAt + o.refreshRatio * (staleAt - stored.issuedAt);
+    return { token: stored.token, issuedAt: stored.issuedAt, staleAt, refreshAt };
+  }
+
+  #emitToken(record: TokenRecord, source: 'grant' | 'store', durationMs: number, attempts: number, background: boolean): void {
+    const { token } = record;
+    const granted = new Set(token.scope);
+    this.emit('token', {
+      source,
+      expiresAt: token.expiresAt,
+      lifetimeMs: token.expiresAt === undefined ? undefined : token.expiresAt - record.issuedAt,
+      scope: token.scope,
+      requestedScope: this.#o.scope,
+      missingScope: this.#o.scope.filter((s) => !granted.has(s)),
+      durationMs,
+      attempts,
+      background,
+    });
+  }
+
+  /** One store call, bounded by `storeTimeoutMs`; a failure is reported once per outage and never thrown. */
+  async #storeCall<T>(call: () => Promise<T>): Promise<T | typeof STORE_FAILED> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${this.#o.storeTimeoutMs} ms`)), this.#o.storeTimeoutMs);
+      });
+      const result = await Promise.race([Promise.resolve().then(call), timeout]);
+      this.#storeDown = false;
+      return result;
+    } catch (error) {
+      if (!this.#storeDown) {
+        this.#storeDown = true;
+        const message = scrub(error instanceof Error ? error.message : String(error), this.#http.secrets);
+        this.emit('error', {
+          phase: 'store',
+          error: new ClientCredentialsError(`The token store failed (${message}); tokens are fetched without it until it answers again.`, 'ERR_STORE'),
+        });
+      }
+      return STORE_FAILED;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (for this caller only). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
