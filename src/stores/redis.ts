@@ -1,0 +1,303 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { TokenStore } from '../token-store.js';
+
+/**
+ * The few methods of an `ioredis` client the store uses. `new Redis(...)` and
+ * `new Redis.Cluster(...)` (ioredis 5+) both fit.
+ *
+ * Declared structurally rather than imported from `ioredis`, so that this
+ * package's type declarations resolve whether or not `ioredis` is installed.
+ */
+export interface IoredisClientLike {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, px: 'PX', ttlMs: number): Promise<unknown>;
+  set(key: string, value: string, px: 'PX', ttlMs: number, nx: 'NX'): Promise<unknown>;
+  evalsha(sha1: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+}
+
+/**
+ * The few methods of a `redis` (node-redis 4+) client the store uses.
+ * `createClient(...)` and `createCluster(...)` both fit.
+ *
+ * Declared structurally rather than imported from `redis`, so that this
+ * package's type declarations resolve whether or not `redis` is installed.
+ */
+export interface NodeRedisClientLike {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: { PX: number; NX?: true }): Promise<string | null>;
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/** A Redis client {@link redisStore} accepts: ioredis (`Redis`, `Cluster`) or node-redis 4+ (`createClient`, `createCluster`). */
+export type RedisClientLike = IoredisClientLike | NodeRedisClientLike;
+
+/** Options of {@link redisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * Prefix of every key the store writes. Give each application (or
+   * environment) sharing one Redis its own prefix.
+   * @default "acc:"
+   */
+  prefix?: string;
+  /**
+   * How often a process waiting for another process's token reads Redis, in
+   * ms. The provider polls `get` at this interval while another process holds
+   * the lock, so a waiting process sees a stored token within one interval
+   * plus one round trip.
+   * @default 10
+   */
+  pollIntervalMs?: number;
+  /**
+   * Upper bound on any one store call, in ms, after which the call rejects.
+   *
+   * Both clients queue commands while disconnected and send them once Redis
+   * is back (node-redis's offline queue, ioredis's `enableOfflineQueue`), so
+   * a call can otherwise hang for as long as the outage lasts. When a `lock`
+   * given up on this way is taken late, the store releases it at once, so an
+   * outage leaves no orphaned lock behind. Keep this below the provider's
+   * `storeTimeoutMs` (250 ms by default) so the store, which can clean up,
+   * gives up first.
+   * @default 200
+   */
+  commandTimeoutMs?: number;
+}
+
+/** The Redis keys holding one logical key's token and lock. */
+export interface RedisStoreKeys {
+  token: string;
+  lock: string;
+}
+
+/**
+ * The Redis keys used for `key`: `${prefix}{${key}}:token` and
+ * `${prefix}{${key}}:lock`. The `{…}` hash tag puts both in the same Redis
+ * Cluster hash slot.
+ *
+ * @example
+ * ```ts
+ * redisKeys('5f3a…', 'acc:'); // { token: 'acc:{5f3a…}:token', lock: 'acc:{5f3a…}:lock' }
+ * ```
+ */
+export function redisKeys(key: string, prefix = DEFAULT_PREFIX): RedisStoreKeys {
+  // An empty hash tag `{}` would not count as a tag: Redis would hash the whole
+  // key name and the two keys could land in different slots.
+  const tag = key === '' ? '{\u0000}' : `{${key}}`;
+  return { token: `${prefix}${tag}:token`, lock: `${prefix}${tag}:lock` };
+}
+
+const DEFAULT_PREFIX = 'acc:';
+const DEFAULT_POLL_INTERVAL_MS = 10;
+const DEFAULT_COMMAND_TIMEOUT_MS = 200;
+
+/** Deletes KEYS[1] only if it holds ARGV[1]; returns 1 when it deleted, else 0. */
+const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/** The four operations the store needs, the same for both clients. */
+interface RedisAdapter {
+  get(key: string): Promise<string | null>;
+  /** `SET key value PX ttlMs`. */
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** `SET key value NX PX ttlMs`; whether it set. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** `EVALSHA`, falling back to `EVAL` when the server (or cluster node) does not know the script yet. */
+  evalScript(script: Script, key: string, arg: string): Promise<unknown>;
+}
+
+interface Script {
+  source: string;
+  sha1: string;
+}
+
+function script(source: string): Script {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+function isNodeRedis(client: unknown): client is NodeRedisClientLike {
+  // node-redis has camelCase `evalSha` and no `call`; ioredis has lowercase `evalsha` and `call`.
+  const c = client as Record<string, unknown>;
+  return typeof c['evalSha'] === 'function' && typeof c['set'] === 'function' && typeof c['get'] === 'function';
+}
+
+function isIoredis(client: unknown): client is IoredisClientLike {
+  const c = client as Record<string, unknown>;
+  return typeof c['evalsha'] === 'function' && typeof c['call'] === 'function' && typeof c['set'] === 'function';
+}
+
+function ioredisAdapter(client: IoredisClientLike): RedisAdapter {
+  return {
+    get: (key) => client.get(key),
+    set: async (key, value, ttlMs) => {
+      await client.set(key, value, 'PX', ttlMs);
+    },
+    setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK',
+    evalScript: async (s, key, arg) => {
+      try {
+        return await client.evalsha(s.sha1, 1, key, arg);
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        return client.eval(s.source, 1, key, arg);
+      }
+    },
+  };
+}
+
+function nodeRedisAdapter(client: NodeRedisClientLike): RedisAdapter {
+  return {
+    get: (key) => client.get(key),
+    set: async (key, value, ttlMs) => {
+      await client.set(key, value, { PX: ttlMs });
+    },
+    setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, { PX: ttlMs, NX: true })) === 'OK',
+    evalScript: async (s, key, arg) => {
+      const options = { keys: [key], arguments: [arg] };
+      try {
+        return await client.evalSha(s.sha1, options);
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        return client.eval(s.source, options);
+      }
+    },
+  };
+}
+
+/** Redis wants a whole number of milliseconds, at least 1. */
+function toPx(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs)) throw new RangeError(`ttlMs must be a finite number, got ${ttlMs}`);
+  return Math.max(1, Math.ceil(ttlMs));
+}
+
+/**
+ * Rejects when `operation` has not settled after `timeoutMs`; never keeps the event loop alive.
+ * A result that arrives after the deadline goes to `onLateResult` (the caller has been told "failed").
+ */
+function withTimeout<T>(
+  operation: () => Promise<T>,
+  timeoutMs: number,
+  what: string,
+  onLateResult?: (value: T) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`Redis token store: ${what} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    timer.unref();
+    // `operation` runs in a `then`, so even a synchronous throw becomes a rejection.
+    Promise.resolve()
+      .then(operation)
+      .then((value) => (late ? onLateResult?.(value) : resolve(value)), reject)
+      .finally(() => clearTimeout(timer));
+  });
+}
+
+const ignore = () => {};
+
+/**
+ * A {@link TokenStore} on Redis, so that every process using the same client
+ * credentials shares one token: one token request per token lifetime for the
+ * whole fleet.
+ *
+ * - `get` / `set` (`SET … PX`) hold the provider's encrypted token under
+ *   `${prefix}{${key}}:token`.
+ * - `delete` is a compare-and-delete in one Lua script, so a 401 only
+ *   invalidates the shared token if it is still the one that failed.
+ * - `lock` (`SET ${prefix}{${key}}:lock <random id> NX PX ttl`) and `unlock`
+ *   (compare-and-delete) give cross-process single-flight; a holder that dies
+ *   releases by expiry.
+ * - Waiting for another process's token is bounded polling of `get` every
+ *   `pollIntervalMs` (10 ms by default) by the provider: no second connection,
+ *   works the same on a single server and on Redis Cluster.
+ *
+ * Both keys of one logical key carry the same hash tag, so on Redis Cluster
+ * they live in one hash slot.
+ *
+ * The client is used as given and never connected, quit or configured by the
+ * store: connect a node-redis client yourself (`await client.connect()`);
+ * until it is open every store call rejects and the provider fetches tokens
+ * on its own. ioredis connects by itself. Listen to the client's `error`
+ * event as you would anyway. Neither `ioredis` nor `redis` is imported at
+ * run time.
+ *
+ * @param client An ioredis `Redis` or `Cluster`, or a node-redis 4+ client or cluster.
+ * @param options See {@link RedisStoreOptions}.
+ * @throws TypeError when `client` is neither an ioredis nor a node-redis client.
+ * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/ (single-instance lock)
+ *
+ * @example ioredis
+ * ```ts
+ * import Redis from 'ioredis';
+ * import { ClientCredentialsProvider } from 'axios-client-credentials';
+ * import { redisStore } from 'axios-client-credentials/redis';
+ *
+ * const provider = new ClientCredentialsProvider({
+ *   tokenUrl: 'https://auth.example.com/oauth/token',
+ *   clientId: process.env.CLIENT_ID!,
+ *   clientSecret: process.env.CLIENT_SECRET!,
+ *   store: redisStore(new Redis(process.env.REDIS_URL!), { prefix: 'billing:' }),
+ * });
+ * ```
+ *
+ * @example node-redis
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { redisStore } from 'axios-client-credentials/redis';
+ *
+ * const client = createClient({ url: process.env.REDIS_URL });
+ * client.on('error', (error) => log.warn(error));
+ * await client.connect();
+ * const store = redisStore(client);
+ * ```
+ */
+export function redisStore(client: RedisClientLike, options: RedisStoreOptions = {}): TokenStore {
+  const adapter = isNodeRedis(client)
+    ? nodeRedisAdapter(client)
+    : isIoredis(client)
+      ? ioredisAdapter(client)
+      : undefined;
+  if (!adapter) {
+    throw new TypeError('redisStore: expected an ioredis client (Redis or Cluster) or a node-redis 4+ client');
+  }
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const compareAndDelete = script(COMPARE_AND_DELETE);
+  const bounded = <T>(what: string, operation: () => Promise<T>) => withTimeout(operation, commandTimeoutMs, what);
+
+  return {
+    pollIntervalMs,
+
+    get: (key) => bounded('GET', async () => (await adapter.get(redisKeys(key, prefix).token)) ?? undefined),
+
+    set: (key, value, ttlMs) => bounded('SET', () => adapter.set(redisKeys(key, prefix).token, value, toPx(ttlMs))),
+
+    delete: (key, value) =>
+      bounded('compare-and-delete', async () => (await adapter.evalScript(compareAndDelete, redisKeys(key, prefix).token, value)) === 1),
+
+    lock: (key, ttlMs) =>
+      withTimeout(
+        async () => {
+          const id = randomUUID();
+          return (await adapter.setIfAbsent(redisKeys(key, prefix).lock, id, toPx(ttlMs))) ? id : undefined;
+        },
+        commandTimeoutMs,
+        'lock',
+        // The client queued the SET while Redis was unreachable and sent it once back: nobody holds
+        // this lock any more, so release it now rather than make every process wait out its TTL.
+        (id) => {
+          if (id !== undefined) adapter.evalScript(compareAndDelete, redisKeys(key, prefix).lock, id).catch(ignore);
+        },
+      ),
+
+    unlock: (key, lockId) =>
+      bounded('unlock', async () => {
+        await adapter.evalScript(compareAndDelete, redisKeys(key, prefix).lock, lockId);
+      }),
+  };
+}
