@@ -59,7 +59,7 @@ export async function sendWithRetry(ctx: HttpContext, config: AxiosRequestConfig
         maxRedirects: 0,
         maxContentLength: MAX_BODY_BYTES,
       });
-      const text = typeof response.data === 'string' ? response.data : response.data == null ? '' : String(response.data);
+      const text = bodyText(response.data);
       outcome = { kind: 'answer', status: response.status, headers: response.headers, text, sentAt, attempts: attempt, startedAt };
     } catch (error) {
       outcome = networkFailure(error, timeout.aborted, ctx, attempt);
@@ -73,6 +73,14 @@ export async function sendWithRetry(ctx: HttpContext, config: AxiosRequestConfig
     ctx.onRetry?.({ attempt, delayMs, reason, request: kind });
     await sleep(delayMs);
   }
+}
+
+/** The body as text, whatever the adapter produced (a string, bytes, or already-parsed JSON from a custom adapter). */
+function bodyText(data: unknown): string {
+  if (typeof data === 'string') return data;
+  if (data === undefined || data === null) return '';
+  if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return Buffer.from(data as Buffer).toString('utf8');
+  return JSON.stringify(data);
 }
 
 function headerValue(headers: AxiosResponse['headers'], name: string): unknown {
