@@ -60,6 +60,7 @@ export async function sendWithRetry(ctx: HttpContext, config: AxiosRequestConfig
         maxContentLength: MAX_BODY_BYTES,
       });
       const text = bodyText(response.data);
+      if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new Error('maxContentLength exceeded');
       outcome = { kind: 'answer', status: response.status, headers: response.headers, text, sentAt, attempts: attempt, startedAt };
     } catch (error) {
       outcome = networkFailure(error, timeout.aborted, ctx, attempt);

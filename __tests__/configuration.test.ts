@@ -1,0 +1,64 @@
+import axios from 'axios';
+import { ClientCredentialsProvider, ConfigurationError, attachAuth } from '../src/index.js';
+import type { ClientCredentialsOptions } from '../src/index.js';
+
+const base: ClientCredentialsOptions = { tokenUrl: 'https://auth.example.com/token', clientId: 'id', clientSecret: 'a-secret-value' };
+
+const bad: [string, Partial<Record<keyof ClientCredentialsOptions, unknown>>, RegExp][] = [
+  ['a missing clientId', { clientId: undefined }, /clientId is missing/],
+  ['an empty clientSecret', { clientSecret: '' }, /clientSecret/],
+  ['no token URL or issuer', { tokenUrl: undefined }, /tokenUrl.*issuer/],
+  ['both tokenUrl and issuer', { issuer: 'https://auth.example.com' }, /either tokenUrl or issuer/],
+  ['a relative token URL', { tokenUrl: '/token' }, /absolute URL/],
+  ['plain http to a remote host', { tokenUrl: 'http://auth.example.com/token' }, /allowInsecureHttp/],
+  ['a token URL with a fragment', { tokenUrl: 'https://auth.example.com/token#x' }, /fragment/],
+  ['an unknown authMethod', { authMethod: 'private_key_jwt' }, /client_secret_basic/],
+  ['params overriding grant_type', { params: { grant_type: 'password' } }, /params.grant_type is reserved/],
+  ['params overriding client_id', { params: { client_id: 'x' } }, /params.client_id is reserved/],
+  ['params overriding client_secret', { params: { client_secret: 'x' } }, /params.client_secret is reserved/],
+  ['a scope with a quote', { scope: 'a"b' }, /RFC 6749 §3.3/],
+  ['a negative leeway', { expiryLeewaySeconds: -1 }, /expiryLeewaySeconds/],
+  ['a retry option that is not a number', { retry: { retries: 'three' } }, /retry.retries/],
+  ['a store that is not a store', { store: {} }, /TokenStore/],
+  ['an httpClient that is not axios', { httpClient: {} }, /axios instance/],
+];
+
+describe('configuration errors', () => {
+  test.each(bad)('rejects %s at construction with a ConfigurationError that says how to fix it', (_name, override, message) => {
+    const create = () => new ClientCredentialsProvider({ ...base, ...override } as ClientCredentialsOptions);
+    expect(create).toThrow(ConfigurationError);
+    expect(create).toThrow(message);
+    try {
+      create();
+    } catch (error) {
+      expect(error).toMatchObject({ name: 'ConfigurationError', code: 'ERR_CONFIGURATION' });
+      expect(String((error as Error).message)).not.toContain('a-secret-value');
+    }
+  });
+
+  test.each(['http://localhost:8080/token', 'http://127.0.0.1:8080/token', 'http://[::1]:8080/token'])('allows plain http for the loopback host of %s', (tokenUrl) => {
+    expect(() => new ClientCredentialsProvider({ ...base, tokenUrl })).not.toThrow();
+  });
+
+  test('allows plain http to a remote host with allowInsecureHttp', () => {
+    expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.internal/token', allowInsecureHttp: true })).not.toThrow();
+  });
+
+  test('attachAuth without baseURL or origins throws a ConfigurationError naming both fixes', () => {
+    const provider = new ClientCredentialsProvider(base);
+    expect(() => attachAuth(axios.create(), provider)).toThrow(ConfigurationError);
+    expect(() => attachAuth(axios.create(), provider)).toThrow(/baseURL.*origins/s);
+  });
+
+  test('attachAuth rejects an origin that is not a URL, and plain http to a remote API', () => {
+    const provider = new ClientCredentialsProvider(base);
+    expect(() => attachAuth(axios.create(), provider, { origins: ['api.example.com'] })).toThrow(ConfigurationError);
+    expect(() => attachAuth(axios.create({ baseURL: 'http://api.example.com' }), provider)).toThrow(/TLS/);
+  });
+
+  test('attachAuth rejects what is not an axios instance or a provider', () => {
+    const provider = new ClientCredentialsProvider(base);
+    expect(() => attachAuth({} as never, provider)).toThrow(ConfigurationError);
+    expect(() => attachAuth(axios.create({ baseURL: 'https://api.example.com' }), {} as never)).toThrow(ConfigurationError);
+  });
+});
