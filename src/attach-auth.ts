@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import axios, { AxiosError, CanceledError } from 'axios';
 import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { RequestAuthOptions } from './axios-config.js';
@@ -45,6 +46,31 @@ function isOneShotBody(data: unknown): boolean {
   if (typeof data !== 'object' || data === null || Buffer.isBuffer(data)) return false;
   const body = data as { pipe?: unknown; [Symbol.asyncIterator]?: unknown };
   return typeof body.pipe === 'function' || typeof body[Symbol.asyncIterator] === 'function' || (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream);
+}
+
+/** A spec-compliant (native) FormData body. */
+function isSpecFormData(data: unknown): boolean {
+  return typeof FormData !== 'undefined' && data instanceof FormData;
+}
+
+let http: AxiosAdapter | undefined;
+function httpAdapter(): AxiosAdapter | undefined {
+  try {
+    return (http ??= (axios.getAdapter as (spec: string) => AxiosAdapter)('http'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Fixes the multipart boundary of a native FormData body before the first
+ * send: axios's http adapter reuses a boundary found in Content-Type, so a
+ * replay is byte-identical instead of getting a new random boundary.
+ */
+function pinBoundary(headers: HeaderBag): void {
+  const type = headers.get('Content-Type');
+  if (typeof type === 'string' && /boundary=/i.test(type)) return;
+  headers.set('Content-Type', `multipart/form-data; boundary=axios-client-credentials-${randomBytes(12).toString('hex')}`);
 }
 
 /** Makes `request` non-enumerable: a ClientRequest's `_header` holds the Authorization line. */
@@ -146,9 +172,10 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     if (state.detached || !policy.allows(config)) return adapter(config);
     const headers = config.headers as unknown as HeaderBag;
     const existing = headers.get('Authorization');
-    if (existing !== undefined && existing !== null && existing !== false && !ours.has(String(existing))) {
-      return adapter(config); // the caller's own Authorization header is left alone
+    if (existing !== undefined && existing !== null && existing !== false && !ours.has(String(existing)) && !isInstanceDefault(existing, config)) {
+      return adapter(config); // the request's own Authorization header is left alone
     }
+    if (isSpecFormData(config.data) && adapter === httpAdapter()) pinBoundary(headers);
     const go = (token: AccessToken): Promise<AxiosResponse> => {
       headers.set('Authorization', headerFor(token));
       sentWith.set(config, token);
@@ -159,6 +186,19 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     };
     const cached = provider.peekToken();
     return cached ? go(cached) : waitForToken(config).then(go);
+  };
+
+  /** Whether an Authorization value came from the instance's default headers (replaced by ours) rather than from the request. */
+  const isInstanceDefault = (value: unknown, config: InternalAxiosRequestConfig): boolean => {
+    const defaults = api.defaults.headers as unknown as Record<string, unknown>;
+    const method = (config.method ?? 'get').toLowerCase();
+    for (const group of [defaults, defaults.common, defaults[method]]) {
+      if (typeof group !== 'object' || group === null) continue;
+      for (const [name, candidate] of Object.entries(group)) {
+        if (AUTHORIZATION.test(name) && candidate === value) return true;
+      }
+    }
+    return false;
   };
 
   const wrapperFor = (spec: AdapterSpec): AxiosAdapter => {

@@ -69,15 +69,16 @@ export async function startApiServer(auth: AuthServer): Promise<ApiServer> {
     const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
     seenTokens.push(token);
     const url = new URL(req.url, 'http://x');
-    if (url.pathname === '/redirect') {
+    if (url.pathname.endsWith('/redirect')) {
       res.writeHead(302, { Location: url.searchParams.get('to') ?? '/' });
-      return res.end();
+      res.end();
+      return;
     }
     if (!token || !auth.issued.includes(token) || revoked.has(token)) {
       stats.unauthorized++;
       return json(res, 401, { error: 'unauthorized' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
-    if (url.pathname === '/forbidden') {
+    if (url.pathname.endsWith('/forbidden')) {
       return json(res, 403, { error: 'forbidden' }, { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="moneyMovement/write"' });
     }
     json(res, 200, { ok: true, path: req.url, method: req.method, contentType: req.headers['content-type'] ?? null, body: req.body.toString('base64') });
