@@ -201,6 +201,20 @@ describe('401: replay once with a fresh token', () => {
     void client;
   });
 
+  test('a 401 that challenges another scheme only keeps the token and is not replayed', async () => {
+    const auth = await startAuthServer();
+    const api = await startServer((_req, res) => json(res, 401, { title: 'bad API key' }, { 'WWW-Authenticate': 'API-Key realm="bank"' }));
+    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: 'secret' });
+    const client = axios.create({ baseURL: api.url });
+    attachAuth(client, provider);
+    const error = await client.get('/x').catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'AuthenticationError', reason: 'other-scheme' });
+    expect((error as Error).message).toContain('API-Key');
+    expect(api.requests).toHaveLength(1);
+    expect(auth.tokenRequests).toHaveLength(1);
+    expect(provider.peekToken()?.accessToken).toBe('tok-1');
+  });
+
   test('replay: false turns the replay off for one request', async () => {
     const { api, client } = await setup();
     await client.get('/warm');
@@ -343,6 +357,35 @@ describe('secrets', () => {
     errors.push(await c2.get('/x').catch((e: unknown) => e));
     expect(errors.map((e) => (e as Error).name)).toEqual(['TokenEndpointError', 'PermissionError', 'AuthenticationError', 'AxiosError']);
     for (const error of errors) for (const token of auth.issued) expect(leaks(error, token)).toBe(false);
+  });
+
+  test('interceptors registered before attachAuth never see the token, on success, on error, or on a retry', async () => {
+    const auth = await startAuthServer();
+    const api = await startApiServer(auth);
+    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: 'secret' });
+    const client = axios.create({ baseURL: api.url });
+    const seen: string[] = [];
+    client.interceptors.request.use((config) => {
+      seen.push(JSON.stringify(config.headers));
+      return config;
+    });
+    client.interceptors.response.use(
+      (response) => {
+        seen.push(inspect(response, { depth: 6 }));
+        return response;
+      },
+      (error: AxiosError) => {
+        seen.push(inspect(error, { depth: 6 }), JSON.stringify(error));
+        throw error;
+      },
+    );
+    attachAuth(client, provider);
+    await client.get('/ok');
+    await client.get('/forbidden').catch(() => undefined);
+    api.revoke();
+    await client.get('/again');
+    expect(auth.issued).toHaveLength(2);
+    for (const text of seen) for (const token of auth.issued) expect(text).not.toContain(token);
   });
 
   test('a successful response does not carry the token in its config or request for logs', async () => {

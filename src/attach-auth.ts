@@ -7,7 +7,7 @@ import { OriginPolicy } from './origin.js';
 import { displayUrl, hideProperty } from './redact.js';
 import type { ClientCredentialsProvider } from './token-provider.js';
 import type { AccessToken } from './token-response.js';
-import { parseBearerChallenge } from './www-authenticate.js';
+import { challengeSchemes, parseBearerChallenge } from './www-authenticate.js';
 
 /** Options of {@link attachAuth}. */
 export interface AttachAuthOptions {
@@ -167,6 +167,16 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     });
   };
 
+  /** Removes our token from what the caller gets back, so no log shows it. */
+  const scrub = (config: InternalAxiosRequestConfig, holder: { request?: unknown; response?: AxiosResponse | undefined }): void => {
+    // Removes our token from what the caller gets back.
+    const headers = config.headers as unknown as HeaderBag | undefined;
+    const value = headers?.get?.('Authorization');
+    if (value !== undefined && value !== null && ours.has(String(value))) headers?.delete('Authorization');
+    hideRequest(holder);
+    hideRequest(holder.response);
+  };
+
   const send = (config: InternalAxiosRequestConfig, spec: AdapterSpec): Promise<AxiosResponse> => {
     const adapter = (axios.getAdapter as (spec: AdapterSpec, config?: unknown) => AxiosAdapter)(spec, config);
     if (state.detached || !policy.allows(config)) return adapter(config);
@@ -182,7 +192,17 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
       const redirect = config.beforeRedirect as unknown;
       const original = typeof redirect === 'function' ? ((redirect as unknown as Record<symbol, unknown>)[ORIGINAL] ?? redirect) : undefined;
       config.beforeRedirect = guardRedirect(original) as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
-      return adapter(config);
+      // The token leaves the config as soon as the request is sent, so no interceptor, retry or log sees it, in whatever order they were added.
+      return adapter(config).then(
+        (response) => {
+          scrub(config, response);
+          return response;
+        },
+        (error: unknown) => {
+          if (typeof error === 'object' && error !== null) scrub(config, error);
+          throw error;
+        },
+      );
     };
     const cached = provider.peekToken();
     return cached ? go(cached) : waitForToken(config).then(go);
@@ -223,19 +243,15 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     { synchronous: true },
   );
 
-  /** Removes our token from what the caller gets back, so no log shows it. */
-  const scrub = (config: InternalAxiosRequestConfig, holder: { request?: unknown; response?: AxiosResponse | undefined }): void => {
-    const headers = config.headers as unknown as HeaderBag | undefined;
-    const value = headers?.get?.('Authorization');
-    if (value !== undefined && value !== null && ours.has(String(value))) headers?.delete('Authorization');
-    hideRequest(holder);
-    hideRequest(holder.response);
-  };
-
   const onUnauthorized = (error: AxiosError, config: InternalAxiosRequestConfig, token: AccessToken): Promise<AxiosResponse> => {
     const settings: RequestAuthOptions = config.clientCredentials ?? {};
     const where = `${methodOf(config)} ${displayUrl(OriginPolicy.fullUrl(config))}`;
-    const challenge = parseBearerChallenge(error.response?.headers?.['www-authenticate'] as string | undefined);
+    const header = error.response?.headers?.['www-authenticate'] as string | undefined;
+    const challenge = parseBearerChallenge(header);
+    const schemes = challengeSchemes(header);
+    if (schemes.length > 0 && !challenge) {
+      throw new AuthenticationError(`The API rejected ${where} with 401 asking for ${schemes.join(', ')} authentication, not a Bearer token; the token was kept and the request not replayed.`, error, 'other-scheme');
+    }
     provider.invalidate(token);
     if (settings.isReplay) {
       throw new AuthenticationError(`The API rejected ${where} with 401 again after one replay with a fresh token; the client may not be allowed to use this API.`, error, 'rejected-after-replay', challenge);
@@ -256,17 +272,10 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     return api.request(replay);
   };
 
-  const responseId = api.interceptors.response.use(
-    (response) => {
-      const config = response.config;
-      if (config && sentWith.has(config)) scrub(config, response);
-      return response;
-    },
-    (error: unknown) => {
+  const responseId = api.interceptors.response.use(undefined, (error: unknown) => {
       const config = (error as AxiosError | undefined)?.config;
       const token = config ? sentWith.get(config) : undefined;
       if (!token || !config || !axios.isAxiosError(error)) throw error;
-      scrub(config, error);
       const status = error.response?.status;
       if (status === 401) return onUnauthorized(error, config, token);
       if (status === 403) {
@@ -278,8 +287,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
         throw new PermissionError(`The API refused ${methodOf(config)} ${url} (403 Forbidden)${lacking}.`, error, challenge);
       }
       throw error;
-    },
-  );
+  });
 
   return {
     origins: policy.origins,

@@ -123,7 +123,9 @@ export type AuthenticationFailure =
   /** The API answered 401 and replay was turned off for the request (`replay: false`). */
   | 'replay-disabled'
   /** The API answered 401 to a request whose body is a one-shot stream, which cannot be sent twice. */
-  | 'body-not-replayable';
+  | 'body-not-replayable'
+  /** The API answered 401 challenging another scheme only (e.g. `WWW-Authenticate: API-Key`): the token is not the problem, so it is kept and nothing is replayed. */
+  | 'other-scheme';
 
 /** Builds an AxiosError subclass instance from the error axios raised, keeping `config`, `request`, `response`. */
 abstract class ApiAuthError extends AxiosError {

@@ -38,6 +38,12 @@ export function parseBearerChallenge(header: string | string[] | undefined | nul
   return undefined;
 }
 
+/** The auth-schemes a `WWW-Authenticate` header challenges with, e.g. `['Bearer']` or `['API-Key']`. */
+export function challengeSchemes(header: string | string[] | undefined | null): string[] {
+  if (header === undefined || header === null) return [];
+  return parseChallenges(Array.isArray(header) ? header.join(', ') : String(header)).map((c) => c.scheme);
+}
+
 function parseChallenges(text: string): { scheme: string; params: Record<string, string> }[] {
   const out: { scheme: string; params: Record<string, string> }[] = [];
   let rest = text;
