@@ -48,15 +48,27 @@ function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '\\d{2}:\\d{2}:\\d{2}';
+/** RFC 9110 §5.6.7 IMF-fixdate and the obsolete RFC 850 date, both in GMT. */
+const GMT_DATE = new RegExp(`^(?:${DAY}, \\d{2} ${MONTH} \\d{4}|${LONG_DAY}, \\d{2}-${MONTH}-\\d{2}) ${TIME} GMT$`, 'i');
+/** The obsolete asctime date, which carries no zone but means GMT. */
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`, 'i');
+
 /**
  * Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date.
- * Returns ms to wait, or `undefined` when absent or unreadable.
+ * Returns ms to wait, or `undefined` when absent or not one of those forms
+ * (anything else falls back to the backoff: `Date.parse` would read `1.5` or
+ * `-1` as a day in 2001, and so retry at once).
  */
 export function parseRetryAfter(value: unknown, now: number): number | undefined {
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (typeof value !== 'string') return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
+  // asctime has no zone: Date.parse would read it as local time.
+  const date = GMT_DATE.test(text) ? Date.parse(text) : ASCTIME_DATE.test(text) ? Date.parse(`${text} GMT`) : NaN;
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
