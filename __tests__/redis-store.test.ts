@@ -359,4 +359,14 @@ describe.each(clientKinds.filter((kind) => !kind.cluster))('redisStore with $nam
     await expect(store.get(key)).resolves.toBe('after');
     await expect(store.lock!(key, 60_000)).resolves.toBeDefined();
   });
+
+  it('takes back a value whose set it gave up on, once Redis is back', async () => {
+    const key = freshKey();
+    await server.stop({ kill: true });
+    await expect(store.set(key, 'late', 60_000)).rejects.toThrow(); // queued by the client, sent once Redis is back
+    await server.start();
+    await connected.ready();
+    await store.set(freshKey(), 'v', 60_000); // a round trip after the replayed SET and its clean-up
+    await expect(store.get(key)).resolves.toBeUndefined();
+  });
 });

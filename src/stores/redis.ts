@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { TokenStore } from '../token-store.js';
 
 /**
@@ -12,7 +12,6 @@ export interface IoredisClientLike {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, px: 'PX', ttlMs: number): Promise<unknown>;
   set(key: string, value: string, px: 'PX', ttlMs: number, nx: 'NX'): Promise<unknown>;
-  evalsha(sha1: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   eval(script: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 
@@ -26,7 +25,6 @@ export interface IoredisClientLike {
 export interface NodeRedisClientLike {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, options: { PX: number; NX?: true }): Promise<string | null>;
-  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
@@ -55,8 +53,10 @@ export interface RedisStoreOptions {
    * Both clients queue commands while disconnected and send them once Redis
    * is back (node-redis's offline queue, ioredis's `enableOfflineQueue`), so
    * a call can otherwise hang for as long as the outage lasts. When a `lock`
-   * given up on this way is taken late, the store releases it at once, so an
-   * outage leaves no orphaned lock behind. Keep this below the provider's
+   * or `set` given up on this way reaches Redis late, the store takes it back
+   * at once (compare-and-delete), so an outage leaves behind neither an
+   * orphaned lock nor a shared token its provider does not know it shared
+   * (and so could not invalidate on a 401). Keep this below the provider's
    * `storeTimeoutMs` (250 ms by default) so the store, which can clean up,
    * gives up first.
    * @default 200
@@ -101,32 +101,24 @@ interface RedisAdapter {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** `SET key value NX PX ttlMs`; whether it set. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
-  /** `EVALSHA`, falling back to `EVAL` when the server (or cluster node) does not know the script yet. */
-  evalScript(script: Script, key: string, arg: string): Promise<unknown>;
-}
-
-interface Script {
-  source: string;
-  sha1: string;
-}
-
-function script(source: string): Script {
-  return { source, sha1: createHash('sha1').update(source).digest('hex') };
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+  /**
+   * `EVAL script 1 key arg`. Plain EVAL rather than EVALSHA: the scripts are a
+   * hundred bytes, and a server that restarted (or a cluster node that never
+   * saw them) answers in one round trip instead of NOSCRIPT and a retry.
+   */
+  evalScript(script: string, key: string, arg: string): Promise<unknown>;
 }
 
 function isNodeRedis(client: unknown): client is NodeRedisClientLike {
-  // node-redis has camelCase `evalSha` and no `call`; ioredis has lowercase `evalsha` and `call`.
+  // node-redis (client and cluster) has camelCase command methods such as `evalSha`, and no `call`.
   const c = client as Record<string, unknown>;
-  return typeof c['evalSha'] === 'function' && typeof c['set'] === 'function' && typeof c['get'] === 'function';
+  return typeof c['evalSha'] === 'function' && typeof c['eval'] === 'function' && typeof c['call'] !== 'function';
 }
 
 function isIoredis(client: unknown): client is IoredisClientLike {
+  // ioredis (Redis and Cluster) has `call` and lowercase command methods only.
   const c = client as Record<string, unknown>;
-  return typeof c['evalsha'] === 'function' && typeof c['call'] === 'function' && typeof c['set'] === 'function';
+  return typeof c['call'] === 'function' && typeof c['evalsha'] === 'function' && typeof c['eval'] === 'function';
 }
 
 function ioredisAdapter(client: IoredisClientLike): RedisAdapter {
@@ -136,14 +128,7 @@ function ioredisAdapter(client: IoredisClientLike): RedisAdapter {
       await client.set(key, value, 'PX', ttlMs);
     },
     setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK',
-    evalScript: async (s, key, arg) => {
-      try {
-        return await client.evalsha(s.sha1, 1, key, arg);
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        return client.eval(s.source, 1, key, arg);
-      }
-    },
+    evalScript: (script, key, arg) => client.eval(script, 1, key, arg),
   };
 }
 
@@ -154,15 +139,7 @@ function nodeRedisAdapter(client: NodeRedisClientLike): RedisAdapter {
       await client.set(key, value, { PX: ttlMs });
     },
     setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, { PX: ttlMs, NX: true })) === 'OK',
-    evalScript: async (s, key, arg) => {
-      const options = { keys: [key], arguments: [arg] };
-      try {
-        return await client.evalSha(s.sha1, options);
-      } catch (error) {
-        if (!isNoScript(error)) throw error;
-        return client.eval(s.source, options);
-      }
-    },
+    evalScript: (script, key, arg) => client.eval(script, { keys: [key], arguments: [arg] }),
   };
 }
 
@@ -267,7 +244,6 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const compareAndDelete = script(COMPARE_AND_DELETE);
   const bounded = <T>(what: string, operation: () => Promise<T>) => withTimeout(operation, commandTimeoutMs, what);
 
   return {
@@ -275,10 +251,21 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
 
     get: (key) => bounded('GET', async () => (await adapter.get(redisKeys(key, prefix).token)) ?? undefined),
 
-    set: (key, value, ttlMs) => bounded('SET', () => adapter.set(redisKeys(key, prefix).token, value, toPx(ttlMs))),
+    set: (key, value, ttlMs) =>
+      withTimeout(
+        async () => {
+          await adapter.set(redisKeys(key, prefix).token, value, toPx(ttlMs));
+          return value;
+        },
+        commandTimeoutMs,
+        'SET',
+        // Sent late, after the caller was told it failed: the provider does not know this value is
+        // shared, so could not take it back on a 401. Take it back now, unless it was replaced since.
+        (late) => void adapter.evalScript(COMPARE_AND_DELETE, redisKeys(key, prefix).token, late).catch(ignore),
+      ).then(() => undefined),
 
     delete: (key, value) =>
-      bounded('compare-and-delete', async () => (await adapter.evalScript(compareAndDelete, redisKeys(key, prefix).token, value)) === 1),
+      bounded('compare-and-delete', async () => (await adapter.evalScript(COMPARE_AND_DELETE, redisKeys(key, prefix).token, value)) === 1),
 
     lock: (key, ttlMs) =>
       withTimeout(
@@ -291,13 +278,13 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
         // The client queued the SET while Redis was unreachable and sent it once back: nobody holds
         // this lock any more, so release it now rather than make every process wait out its TTL.
         (id) => {
-          if (id !== undefined) adapter.evalScript(compareAndDelete, redisKeys(key, prefix).lock, id).catch(ignore);
+          if (id !== undefined) adapter.evalScript(COMPARE_AND_DELETE, redisKeys(key, prefix).lock, id).catch(ignore);
         },
       ),
 
     unlock: (key, lockId) =>
       bounded('unlock', async () => {
-        await adapter.evalScript(compareAndDelete, redisKeys(key, prefix).lock, lockId);
+        await adapter.evalScript(COMPARE_AND_DELETE, redisKeys(key, prefix).lock, lockId);
       }),
   };
 }
