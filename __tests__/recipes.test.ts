@@ -1,5 +1,5 @@
 /**
- * The recipes of README-demo.md ("Using it with an Apiture SDK client", "Where the interceptors
+ * The recipes of README.md ("Using it with an Apiture SDK client", "Where the interceptors
  * sit"), each run as written against loopback servers.
  */
 import axios, { type AxiosError } from 'axios';
