@@ -171,17 +171,17 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     if (this.#endpoint) return this.#endpoint;
     const o = this.#o;
     const issuer = o.issuer as string;
-    const pending = discover(this.#http, issuer, (url, what) => checkEndpointUrl(url, what, o.allowInsecureHttp)).then(
-      (metadata) => {
+    const pending = discover(this.#http, issuer, (url, what) => checkEndpointUrl(url, what, o.allowInsecureHttp))
+      .then((metadata) => {
         const endpoint = this.#makeEndpoint(metadata.token_endpoint, o.authMethod ?? pickAuthMethod(metadata));
         this.#endpoint = endpoint;
         return endpoint;
-      },
-      (error: unknown) => {
+      })
+      .catch((error: unknown) => {
+        // Any failure, fetching or using the document, means it is fetched again next time.
         if (this.#endpoint === pending) this.#endpoint = undefined;
         throw error;
-      },
-    );
+      });
     this.#endpoint = pending;
     return pending;
   }
