@@ -48,6 +48,19 @@ function isOneShotBody(data: unknown): boolean {
   return typeof body.pipe === 'function' || typeof body[Symbol.asyncIterator] === 'function' || (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream);
 }
 
+/** Adapter names resolved to axios's http adapter; other names can depend on the config (fetch), so they are resolved each time. */
+const resolvedToHttp = new Map<unknown, AxiosAdapter>();
+
+/** The adapter axios would call for `spec`: a function as is, names and lists through `axios.getAdapter`. */
+function resolveAdapter(spec: AdapterSpec, config: InternalAxiosRequestConfig): AxiosAdapter {
+  if (typeof spec === 'function') return spec;
+  const cached = resolvedToHttp.get(spec);
+  if (cached) return cached;
+  const adapter = (axios.getAdapter as (spec: AdapterSpec, config?: unknown) => AxiosAdapter)(spec, config);
+  if (adapter === httpAdapter() && resolvedToHttp.size < 16) resolvedToHttp.set(spec, adapter);
+  return adapter;
+}
+
 /** A spec-compliant (native) FormData body. */
 function isSpecFormData(data: unknown): boolean {
   return typeof FormData !== 'undefined' && data instanceof FormData;
@@ -123,6 +136,13 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     return value;
   };
 
+  const guards = new WeakMap<object, Redirect>();
+  const guardFor = (original: unknown): Redirect => {
+    if (typeof original !== 'function') return plainGuard;
+    let guard = guards.get(original);
+    if (!guard) guards.set(original, (guard = guardRedirect(original)));
+    return guard;
+  };
   const guardRedirect = (original: unknown): Redirect => {
     const guard: Redirect = (redirect, ...rest) => {
       const href = typeof redirect.href === 'string' ? redirect.href : `${String(redirect.protocol)}//${String(redirect.hostname)}${redirect.port ? `:${String(redirect.port)}` : ''}`;
@@ -135,6 +155,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     (guard as unknown as Record<symbol, unknown>)[ORIGINAL] = original;
     return guard;
   };
+  const plainGuard = guardRedirect(undefined);
 
   const waitForToken = (config: InternalAxiosRequestConfig): Promise<AccessToken> => {
     const controller = new AbortController();
@@ -178,7 +199,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
   };
 
   const send = (config: InternalAxiosRequestConfig, spec: AdapterSpec): Promise<AxiosResponse> => {
-    const adapter = (axios.getAdapter as (spec: AdapterSpec, config?: unknown) => AxiosAdapter)(spec, config);
+    const adapter = resolveAdapter(spec, config);
     if (state.detached || !policy.allows(config)) return adapter(config);
     const headers = config.headers as unknown as HeaderBag;
     const existing = headers.get('Authorization');
@@ -191,7 +212,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
       sentWith.set(config, token);
       const redirect = config.beforeRedirect as unknown;
       const original = typeof redirect === 'function' ? ((redirect as unknown as Record<symbol, unknown>)[ORIGINAL] ?? redirect) : undefined;
-      config.beforeRedirect = guardRedirect(original) as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
+      config.beforeRedirect = guardFor(original) as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
       // The token leaves the config as soon as the request is sent, so no interceptor, retry or log sees it, in whatever order they were added.
       return adapter(config).then(
         (response) => {
