@@ -62,3 +62,9 @@ describe('configuration errors', () => {
     expect(() => attachAuth(axios.create({ baseURL: 'https://api.example.com' }), {} as never)).toThrow(ConfigurationError);
   });
 });
+
+test('treats *.localhost names as loopback for plain http (RFC 6761)', () => {
+  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token' })).not.toThrow();
+  expect(() => attachAuth(axios.create({ baseURL: 'http://api.localhost:8080' }), new ClientCredentialsProvider(base))).not.toThrow();
+  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://localhost.evil.com/token' })).toThrow(ConfigurationError);
+});

@@ -89,6 +89,17 @@ describe('the cache', () => {
   });
 });
 
+describe('granted scope', () => {
+  test('grantedScope is the cached token\'s scope, which may be a subset of requestedScope', async () => {
+    const { provider, reply } = setup({ scope: ['a', 'b'] });
+    reply(() => ({ access_token: 't', expires_in: 60, scope: 'a' }));
+    expect(provider.grantedScope).toBeUndefined();
+    await provider.getToken();
+    expect(provider.requestedScope).toEqual(['a', 'b']);
+    expect(provider.grantedScope).toEqual(['a']);
+  });
+});
+
 describe('single-flight', () => {
   test('coalesces 200 concurrent getToken calls into one token request', async () => {
     const { provider, reply, requests } = setup();

@@ -1,6 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
 import { ConfigurationError } from './errors.js';
+import { isLoopbackHost } from './origin.js';
 import { resolveRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import type { TokenStore } from './token-store.js';
 
@@ -88,7 +89,6 @@ export interface ResolvedOptions {
 const RESERVED_PARAMS = ['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 function nonEmptyString(value: unknown, name: string, hint: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
@@ -128,7 +128,7 @@ export function checkEndpointUrl(value: string, what: string, allowInsecureHttp:
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigurationError(`${what} must be an https: URL (got ${url.protocol}).`);
   }
-  if (url.protocol === 'http:' && !allowInsecureHttp && !LOOPBACK.test(url.hostname)) {
+  if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
     throw new ConfigurationError(`${what} uses plain http: on ${url.hostname}; the client secret must travel over TLS (RFC 6749 §3.2). Use https:, or set allowInsecureHttp: true for a trusted private network.`);
   }
   if (url.username || url.password) {

@@ -2,7 +2,13 @@ import { ConfigurationError } from './errors.js';
 
 /** axios's own test for an absolute URL (`scheme://` or protocol-relative `//`). */
 const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+/** Loopback hosts: localhost and its subdomains (RFC 6761), 127.0.0.0/8, ::1. */
+const LOOPBACK = /^((.+\.)?localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** Whether a URL hostname is loopback, where plain http cannot leave the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.test(hostname);
+}
 
 /** The origin of an absolute http(s) URL, or `undefined`. */
 export function originOf(url: string): string | undefined {
@@ -56,7 +62,7 @@ export class OriginPolicy {
       const origin = originOf(entry);
       if (!origin) throw new ConfigurationError(`attachAuth origin ${JSON.stringify(entry)} is not an absolute http(s) URL; write it as "https://api.example.com".`);
       const host = new URL(origin).hostname;
-      if (origin.startsWith('http:') && !allowInsecureHttp && !LOOPBACK.test(host)) {
+      if (origin.startsWith('http:') && !allowInsecureHttp && !isLoopbackHost(host)) {
         throw new ConfigurationError(`attachAuth would send the token in clear to ${origin}; bearer tokens need TLS (RFC 6750 §5.3). Use https:, or pass allowInsecureHttp: true for a trusted private network.`);
       }
       return origin;

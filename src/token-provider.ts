@@ -85,6 +85,14 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   }
 
   /**
+   * Scopes granted with the cached token, or `undefined` when none is cached.
+   * May be a subset of {@link requestedScope} (Applixure grants a subset); see also `hasScope` and the `token` event's `missingScope`.
+   */
+  get grantedScope(): readonly string[] | undefined {
+    return this.#record?.token.scope;
+  }
+
+  /**
    * The cached token if it is still usable, without waiting; `undefined`
    * otherwise. Past the token's refresh point it also starts one background
    * refresh. Never touches the store or the network on the caller's behalf.
