@@ -191,6 +191,15 @@ describe('after a failure', () => {
     expect(server.discoveryRequests).toHaveLength(3);
   });
 
+  it('fetches the metadata again after a document that listed no usable client authentication method', async () => {
+    const server = await startIssuer();
+    server.answers[OPENID] = [ok({ token_endpoint_auth_methods_supported: ['private_key_jwt'] }), ok({ token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic'] })];
+    const provider = new ClientCredentialsProvider({ issuer: server.issuer, ...credentials, failureCooldownMs: 0 });
+    expect(await rejectionOf(provider.getToken())).toBeInstanceOf(DiscoveryError);
+    expect((await provider.getToken()).accessToken).toBe('token-1');
+    expect(server.log).toEqual([`GET ${OPENID}`, `GET ${OPENID}`, 'POST /oidc/token']);
+  });
+
   it('fails fast with the same DiscoveryError during the failure cooldown, then fetches again', async () => {
     const server = await startIssuer();
     server.answers[OPENID] = [{ status: 404 }, ok()];

@@ -166,8 +166,9 @@ export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promi
     });
   }
   const { status, text, attempts } = exchange;
-  const json = parseJson(text);
-  const safe = (error: TokenEndpointError): TokenEndpointError => sanitizeError(error, ctx.secrets, attempts, ctx.retry.statuses.includes(status));
+  const secrets = [...ctx.secrets, ...encodedForms(grant.clientSecret)];
+  const json = scrubErrorFields(parseJson(text), secrets);
+  const safe = (error: TokenEndpointError): TokenEndpointError => sanitizeError(error, secrets, attempts, ctx.retry.statuses.includes(status));
   if (status < 200 || status >= 300) {
     const record = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
     throw safe(errorFromBody(record, status, `Token request ${where} was refused`));
@@ -181,13 +182,43 @@ export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promi
   }
 }
 
+/**
+ * The secret as it travels in a `client_secret_post` body or a Basic header
+ * before base64: a server that echoes what it received must not put it back
+ * into an error in any of these forms.
+ */
+function encodedForms(secret: string): string[] {
+  const form = new URLSearchParams({ s: secret }).toString().slice(2);
+  return [...new Set([form, encodeURIComponent(secret)])].filter((s) => s !== secret);
+}
+
+/**
+ * The body with every secret taken out of its RFC 6749 §5.2 fields, before
+ * anything shortens them: cut first, a secret across the cut would survive in part.
+ */
+function scrubErrorFields(json: unknown, secrets: readonly string[]): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
+  const body = json as Record<string, unknown>;
+  let clean = body;
+  for (const field of ['error', 'error_description', 'error_uri']) {
+    const value = body[field];
+    if (typeof value !== 'string') continue;
+    const scrubbed = scrub(value, secrets, Number.POSITIVE_INFINITY);
+    if (scrubbed === value) continue;
+    if (clean === body) clean = { ...body };
+    clean[field] = scrubbed;
+  }
+  return clean;
+}
+
 /** Re-creates a token endpoint error with secrets scrubbed from its texts and the cycle's attempt count. */
 function sanitizeError(error: TokenEndpointError, secrets: readonly string[], attempts: number, retryable: boolean): TokenEndpointError {
+  const clean = (text: string | undefined): string | undefined => (text === undefined ? undefined : scrub(text, secrets));
   return new TokenEndpointError(scrub(error.message, secrets, 1000), {
     status: error.status,
-    error: error.error,
-    errorDescription: error.errorDescription === undefined ? undefined : scrub(error.errorDescription, secrets),
-    errorUri: error.errorUri,
+    error: clean(error.error),
+    errorDescription: clean(error.errorDescription),
+    errorUri: clean(error.errorUri),
     attempts,
     retryable,
   });

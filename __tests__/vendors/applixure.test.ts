@@ -42,6 +42,7 @@ it('exposes a granted subset of the scopes asked on the token, on the token even
   expect(hasScope(token, 'account-all:read')).toBe(true);
   expect(hasScope(token, 'account-data:manage')).toBe(false);
   expect(hasScope(token, scope)).toBe(false);
+  expect(tokens.grantedScope).toEqual(['account-all:read']);
 });
 
 it('reports no missing scope when every scope asked is granted', async () => {
