@@ -146,6 +146,49 @@ describe('events', () => {
   });
 });
 
+describe('listeners', () => {
+  it('calls a once listener for the first event only, and lets off remove it before it fires', async () => {
+    const endpoint = await startTokenEndpoint();
+    const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials });
+    const first: unknown[] = [];
+    const removed: unknown[] = [];
+    const onceListener = (e: unknown) => void first.push(e);
+    const removedListener = (e: unknown) => void removed.push(e);
+    provider.once('token', onceListener).once('token', removedListener).off('token', removedListener);
+    await provider.getToken();
+    await provider.getToken({ forceRefresh: true });
+    expect(first).toHaveLength(1);
+    expect(removed).toEqual([]);
+  });
+
+  it('calls a once listener once even when another listener causes the same event during its emit', async () => {
+    const endpoint = await startTokenEndpoint();
+    const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials });
+    const calls: unknown[] = [];
+    let nested = false;
+    provider.on('denied', (event) => {
+      if (nested) return;
+      nested = true;
+      provider.emit('denied', event); // as a listener that reacts by making another denied request could
+    });
+    provider.once('denied', (event) => void calls.push(event));
+    provider.emit('denied', { method: 'GET', url: 'http://127.0.0.1/x', requiredScope: [] });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('removes a listener with off', async () => {
+    const endpoint = await startTokenEndpoint();
+    const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials });
+    const calls: unknown[] = [];
+    const listener = (e: unknown) => void calls.push(e);
+    provider.on('token', listener);
+    await provider.getToken();
+    provider.off('token', listener);
+    await provider.getToken({ forceRefresh: true });
+    expect(calls).toHaveLength(1);
+  });
+});
+
 describe('diagnostics_channel', () => {
   it('names one channel per event, axios-client-credentials:<event>', () => {
     expect(CHANNELS).toEqual({

@@ -72,6 +72,9 @@ const channels = Object.fromEntries(Object.entries(CHANNELS).map(([name, channel
 
 type Listener<K extends ProviderEventName> = (event: ProviderEvents[K]) => void;
 
+/** The listener each {@link ProviderEventSource.once} wrapper calls, so that `off` finds it by the listener. */
+const ONCE_OF = new WeakMap<Listener<never>, Listener<never>>();
+
 /**
  * A small typed event source. Unlike Node's EventEmitter, an `error` event
  * without listeners is simply dropped, and a throwing listener never breaks a
@@ -88,18 +91,31 @@ export class ProviderEventSource {
     return this;
   }
 
-  /** Removes a listener added with {@link on}. */
+  /** Removes a listener added with {@link on} or {@link once}. */
   off<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
-    this.#listeners.get(name)?.delete(listener as Listener<never>);
+    const set = this.#listeners.get(name);
+    if (!set) return this;
+    if (!set.delete(listener as Listener<never>)) {
+      for (const entry of set) {
+        if (ONCE_OF.get(entry) === listener) {
+          set.delete(entry);
+          break;
+        }
+      }
+    }
     return this;
   }
 
-  /** Adds a listener called at most once. */
+  /** Adds a listener called at most once; {@link off} with the same listener removes it. */
   once<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
+    let fired = false;
     const wrapper: Listener<K> = (event) => {
-      this.off(name, wrapper);
+      this.#listeners.get(name)?.delete(wrapper as Listener<never>);
+      if (fired) return; // an emit already under way still holds the wrapper
+      fired = true;
       listener(event);
     };
+    ONCE_OF.set(wrapper as Listener<never>, listener as Listener<never>);
     return this.on(name, wrapper);
   }
 
