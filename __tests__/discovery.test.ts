@@ -5,7 +5,7 @@
 import axios, { type AxiosAdapter } from 'axios';
 import { apitureIssuers, attachAuth, ClientCredentialsProvider, DiscoveryError, type ErrorEvent } from '../src/index.js';
 import { json, startServer, type TestServer } from './helpers/http.js';
-import { basicOf, formOf, manualClock, rejectionOf } from './helpers/vendors/common.js';
+import { basicOf, closedPortUrl, formOf, manualClock, rejectionOf } from './helpers/vendors/common.js';
 
 const credentials = { clientId: 'disco-client', clientSecret: 'disco-secret-5a4b' };
 
@@ -211,6 +211,17 @@ describe('after a failure', () => {
     clock.advance(1000);
     expect((await provider.getToken()).accessToken).toBe('token-1');
     expect(server.discoveryRequests).toHaveLength(3);
+  });
+
+  it('fails with a DiscoveryError after retrying a discovery that finds nothing listening', async () => {
+    const issuer = await closedPortUrl('/oidc/');
+    const provider = new ClientCredentialsProvider({ issuer, ...credentials, retry: { retries: 1, baseDelayMs: 1 } });
+    const retries: unknown[] = [];
+    provider.on('retry', (r) => retries.push(r));
+    const error = await rejectionOf(provider.getToken());
+    expect(error).toBeInstanceOf(DiscoveryError);
+    expect((error as Error).message).toContain('ECONNREFUSED');
+    expect(retries).toEqual([{ attempt: 1, delayMs: expect.any(Number), reason: 'ECONNREFUSED', request: 'discovery' }]);
   });
 
   it('retries a discovery request that meets a 503, as it does a token request', async () => {

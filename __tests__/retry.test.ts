@@ -293,6 +293,23 @@ describe('bounds of a token request', () => {
     expect(endpoint.tokenRequests).toHaveLength(1);
   });
 
+  it('bounds an attempt by timeoutMs as a whole, even when the server keeps the connection busy by trickling its answer', async () => {
+    const endpoint = await startTokenEndpoint();
+    const timers: NodeJS.Timeout[] = [];
+    endpoint.fallback = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100000' });
+      timers.push(setInterval(() => res.write(' '), 20));
+    };
+    const { provider } = providerFor(endpoint, { timeoutMs: 200, retry: false });
+    try {
+      const error = await rejectionOf(provider.getToken());
+      expect(error).toMatchObject({ name: 'TokenEndpointError', attempts: 1 });
+      expect((error as Error).message).toContain('no answer within 200 ms');
+    } finally {
+      timers.forEach(clearInterval);
+    }
+  });
+
   async function slowTokenSetup() {
     const endpoint = await startTokenEndpoint();
     const release = endpoint.hold();
