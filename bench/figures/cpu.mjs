@@ -81,6 +81,10 @@ export async function cpu() {
       const { cpu: perRequest } = await alternatingRounds(stacks, run, { label: mode });
       const us = Object.fromEntries(names.map((name) => [name, median(perRequest[name])]));
       const ratio = (name) => pairedRatio(perRequest, name);
+      const spread = (name) => {
+        const ratios = perRequest[name].map((v, i) => v / perRequest.bare[i]);
+        return `${round(Math.min(...ratios), 3)}–${round(Math.max(...ratios), 3)}`;
+      };
       const added = (name) => median(perRequest[name].map((v, i) => v - perRequest.bare[i]));
       rows.push({
         id: mode === 'sequential' ? '3a' : '3b',
@@ -92,7 +96,7 @@ export async function cpu() {
         peerText: `${round(ratio('peer'), 3)} (${round(us.peer, 1)} µs)`,
         target: '≤ 1.05',
         pass: ratio('ours') <= 1.05,
-        note: `bare axios ${round(us.bare, 1)} µs/request; added per request (median of same-round differences): ours ${signed(added('ours'))} µs, peer ${signed(added('peer'))} µs`,
+        note: `bare axios ${round(us.bare, 1)} µs/request; added per request (median of same-round differences): ours ${signed(added('ours'))} µs, peer ${signed(added('peer'))} µs; per-round ratios: ours ${spread('ours')}, peer ${spread('peer')}`,
         details: { usPerRequest: Object.fromEntries(names.map((n) => [n, perRequest[n].map((v) => round(v, 2))])) },
         method: `Adapter answers at once (no network); ${WARM_UP} warm-up requests per stack, then ${ROUNDS} alternating rounds of ${PER_ROUND} requests per stack (order rotated, gc before each); process.cpuUsage() user+system per request; µs = median round; ratio = median over rounds of (stack / bare axios with a fixed Authorization header) in the same round.`,
       });

@@ -75,7 +75,7 @@ export async function fleet({ redisPath }) {
       const results = {};
       for (const plan of PLAN) {
         if (plan.stack === 'ours-redis' && !redisPath) continue;
-        const res = (results[plan.name] = { tokenRequests: [], ok: 0, sent: 0, waits: [], late: 0, failures: [] });
+        const res = (results[plan.name] = { tokenRequests: [], ok: 0, sent: 0, waits: [], late: 0, failures: [], storeErrors: [] });
         for (let r = 1; r <= plan.rounds; r++) {
           const before = auth.requests;
           const message = { type: 'round', round: r, stack: plan.stack, prefix: `bench:${plan.name}:${r}:`, concurrency: plan.concurrency };
@@ -85,6 +85,7 @@ export async function fleet({ redisPath }) {
           for (const reply of replies) {
             res.ok += reply.ok ?? 0;
             if (reply.crashed || reply.failed) res.failures.push(reply.crashed ?? reply.failure);
+            for (const error of reply.errors ?? []) res.storeErrors.push(`round ${r}: ${error}`);
           }
           if (plan.stack !== 'ours-redis') continue;
           // Clocks moved onto this process's: the first grant, then every process that took the token from the store.
@@ -114,24 +115,27 @@ export function fleetRows(results, pending) {
   const first = (r) => r.tokenRequests[0];
   const rounds = (r) => `rounds: ${r.tokenRequests.join(', ')}`;
   const okText = (r) => `${r.ok}/${r.sent} succeeded${r.failures.length ? ` (first failure: ${r.failures[0]})` : ''}`;
-  const method = `${PROCESSES} Node processes, each with its own client, ${CONCURRENCY} concurrent GETs each, started together on the parent's word; token endpoint answers after ${TOKEN_DELAY_MS} ms; every round is cold (new clients, new Redis key prefix). The figure is the first round; the note lists every round.`;
+  const method = `${PROCESSES} Node processes, each with its own client, ${CONCURRENCY} concurrent GETs each, started together on the parent's word; token endpoint answers after ${TOKEN_DELAY_MS} ms; every round is cold (new clients, new Redis key prefix). The figure is the first round; every round is listed when they differ, and provider \`error\` events (e.g. a store call over its time limit) are reported.`;
   const redis = results['ours-redis'];
   const light = results['redis-light'];
   const memory = results['ours-memory'];
   const peer = results.peer;
   const waitMethod = `From the fetching process's \`token\` event (source grant, as the token arrives, before it is written to Redis) to each waiting process's \`token\` event (source store); process clocks aligned to the bench's by the best of 5 IPC round trips each. Only processes that started before the token was fetched count. The store polls Redis every 10 ms (its default).`;
+  const errorsText = (r) =>
+    r.storeErrors.length ? `${r.storeErrors.length} provider error events, first: ${r.storeErrors[0]}` : 'no provider error events';
   const waitText = (r) => (r.waits.length ? `${round(percentile(r.waits, 50), 1)} / ${round(percentile(r.waits, 99), 1)} ms` : 'no samples');
-  const waitNote = (r) => `${r.waits.length} samples over ${r.tokenRequests.length} rounds, max ${round(Math.max(...r.waits), 1)} ms; token requests per round: ${r.tokenRequests.join(', ')}; ${okText(r)}`;
+  const waitNote = (r) => `${r.waits.length} samples over ${r.tokenRequests.length} rounds, max ${round(Math.max(...r.waits), 1)} ms; token requests per round: ${r.tokenRequests.join(', ')}; ${okText(r)}; ${errorsText(r)}`;
   return [
     {
       id: '7a',
       label: 'Fleet 8×100 cold, Redis: token requests',
       name: `Fleet ${PROCESSES}×${CONCURRENCY} cold: token requests with the Redis store`,
       ours: pending ?? first(redis),
+      oursText: pending ?? (redis.tokenRequests.every((n) => n === first(redis)) ? String(first(redis)) : `${first(redis)} (rounds: ${redis.tokenRequests.join(', ')})`),
       peer: 'n/a (no sharing)',
       target: '1',
       pass: pending ? null : redis.tokenRequests.every((n) => n === 1) && redis.ok === redis.sent,
-      note: pending ? undefined : `ours ${rounds(redis)}; ${okText(redis)}`,
+      note: pending ? undefined : `ours ${rounds(redis)}; ${okText(redis)}; ${errorsText(redis)}`,
       method,
     },
     {

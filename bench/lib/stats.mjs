@@ -21,3 +21,16 @@ export function round(value, digits = 2) {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/**
+ * Distribution-free confidence interval of the median (about 95 %): the order statistics at
+ * ranks n/2 ∓ 0.98·√n. Needs at least 6 values; with fewer it spans the whole range.
+ */
+export function medianInterval(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const half = 0.98 * Math.sqrt(n);
+  const lo = Math.max(0, Math.floor(n / 2 - half));
+  const hi = Math.min(n - 1, Math.ceil(n / 2 + half) - 1);
+  return [sorted[lo], sorted[hi]];
+}
