@@ -49,7 +49,7 @@ async function main() {
     cpus: cpus().length,
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
     versions: Object.fromEntries(['axios', 'axios-oauth-client', 'axios-token-interceptor', 'axios-auth-refresh', 'ioredis'].map((n) => [n, version(n)])),
-    commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim(),
+    commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim() || 'unknown commit',
     build,
   };
   console.error(`bench: node ${meta.node}, ${meta.cpus} CPUs, load average ${meta.loadAverageAtStart.join(' ')}; measuring dist/ built ${build.builtAt}`);

@@ -12,8 +12,8 @@ import { withServers } from '../lib/servers.mjs';
 import { createBare, createOurs, createPeer, instantAdapter } from '../lib/stacks.mjs';
 import { alternatingRounds, baseURL, modes, pairedRatio } from './cpu.mjs';
 
-const ROUNDS = 20;
-const PER_ROUND = 2_500;
+const ROUNDS = 10;
+const PER_ROUND = 5_000;
 const WARM_UP = 5_000;
 
 /** Calls of every Redis command since the server started, except INFO itself. */
