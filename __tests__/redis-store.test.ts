@@ -91,6 +91,17 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
+/** Lets queued ticks and microtasks run, so a command just issued is written to the socket. */
+async function commandOnTheWire(): Promise<void> {
+  for (let turn = 0; turn < 10; turn++) await new Promise<void>((resolve) => process.nextTick(resolve));
+}
+
+/** Keeps the event loop busy (no I/O, no timers) for `ms`, as a CPU-bound moment does. */
+function busyFor(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
 let single: RedisServer;
 let cluster: RedisServer;
 const open: Connected[] = [];
@@ -250,6 +261,15 @@ describe.each(clientKinds)('redisStore with $name', (kind) => {
     await other.set(key, 'billing-token', 60_000);
     expect(await server.command('GET', `billing:{${key}}:token`)).toBe('$13\r\nbilling-token\r\n');
     await expect(store.get(key)).resolves.toBeUndefined();
+  });
+
+  it('does not mistake a busy process for a slow Redis', async () => {
+    const key = freshKey();
+    await store.set(key, 'v', 60_000);
+    const pending = store.get(key);
+    await commandOnTheWire();
+    busyFor(300); // past the 200 ms command timeout, while Redis's answer waits in the socket
+    await expect(pending).resolves.toBe('v');
   });
 
   it('advertises its poll interval', () => {

@@ -109,6 +109,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     new Promise<void>((resolve, reject) => {
       const proc = spawn('redis-server', args(), { stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
+      // If the test process ends without close() (a crash, a forced exit), take the server down with it.
+      const killOnExit = () => proc.kill('SIGKILL');
+      process.once('exit', killOnExit);
+      proc.once('exit', () => process.off('exit', killOnExit));
       let log = '';
       let ready = false;
       exited = new Promise<void>((done) => proc.once('exit', () => done()));

@@ -160,16 +160,33 @@ function withTimeout<T>(
   onLateResult?: (value: T) => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    let settled = false;
     let late = false;
     const timer = setTimeout(() => {
-      late = true;
-      reject(new Error(`Redis token store: ${what} did not answer within ${timeoutMs} ms`));
+      // Timers run before I/O in each turn of the event loop. If this process was busy (or not
+      // scheduled) past the deadline, the reply may already sit in the socket: give it one I/O phase
+      // to be read, and only then call Redis slow. Otherwise a CPU-bound moment looks like an outage.
+      setImmediate(() => {
+        if (settled) return;
+        late = true;
+        reject(new Error(`Redis token store: ${what} did not answer within ${timeoutMs} ms`));
+      }).unref();
     }, timeoutMs);
     timer.unref();
     // `operation` runs in a `then`, so even a synchronous throw becomes a rejection.
     Promise.resolve()
       .then(operation)
-      .then((value) => (late ? onLateResult?.(value) : resolve(value)), reject)
+      .then(
+        (value) => {
+          settled = true;
+          if (late) onLateResult?.(value);
+          else resolve(value);
+        },
+        (error: unknown) => {
+          settled = true;
+          reject(error);
+        },
+      )
       .finally(() => clearTimeout(timer));
   });
 }
