@@ -326,6 +326,18 @@ describe('waiting for a token', () => {
     expect(api.requests).toHaveLength(0);
   });
 
+  test('the timeout is the budget of the whole call: token wait and API call together', async () => {
+    const auth = await startAuthServer();
+    const slowApi = await startServer((_req, res) => void setTimeout(() => json(res, 200, { ok: true }), 300));
+    const c2 = axios.create({ baseURL: slowApi.url });
+    attachAuth(c2, new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: 'secret' }));
+    auth.next((_req, res) => void setTimeout(() => json(res, 200, { access_token: 'slow2', expires_in: 60 }), 300));
+    const timedOut = await c2.get('/x', { timeout: 450 }).catch((e: unknown) => e);
+    expect(axios.isAxiosError(timedOut)).toBe(true);
+    expect((timedOut as AxiosError).code).toBe('ECONNABORTED');
+    expect((timedOut as AxiosError).config?.timeout).toBe(450);
+  });
+
   test('a failing token endpoint means the API request is not sent', async () => {
     const { auth, api, client } = await setup({ retry: false });
     auth.next((_req, res) => json(res, 400, { error: 'invalid_client' }));

@@ -93,6 +93,12 @@ function hideRequest(target: object | undefined): void {
   }
 }
 
+/** The error axios raises when a request's `timeout` runs out, here while it waited for a token. */
+function timeoutError(config: InternalAxiosRequestConfig, timeout: number): AxiosError {
+  const code = config.transitional?.clarifyTimeoutError ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED;
+  return new AxiosError(`timeout of ${timeout}ms exceeded while waiting for an access token`, code, config);
+}
+
 function methodOf(config: InternalAxiosRequestConfig): string {
   return (config.method ?? 'get').toUpperCase();
 }
@@ -175,10 +181,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
       }
       const timeout = config.timeout;
       if (typeof timeout === 'number' && timeout > 0) {
-        const timer = setTimeout(() => {
-          const code = config.transitional?.clarifyTimeoutError ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED;
-          reject(new AxiosError(`timeout of ${timeout}ms exceeded while waiting for an access token`, code, config));
-        }, timeout);
+        const timer = setTimeout(() => reject(timeoutError(config, timeout)), timeout);
         cleanups.push(() => clearTimeout(timer));
       }
     });
@@ -207,7 +210,14 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
       return adapter(config); // the request's own Authorization header is left alone
     }
     if (isSpecFormData(config.data) && adapter === httpAdapter()) pinBoundary(headers);
-    const go = (token: AccessToken): Promise<AxiosResponse> => {
+    const go = (token: AccessToken, waitedSince?: number): Promise<AxiosResponse> => {
+      const timeout = config.timeout;
+      if (waitedSince !== undefined && typeof timeout === 'number' && timeout > 0) {
+        // axios's timeout is the budget of the whole call: the HTTP exchange gets what the token wait left.
+        const left = timeout - (Date.now() - waitedSince);
+        if (left < 1) return Promise.reject(timeoutError(config, timeout));
+        config.timeout = Math.ceil(left);
+      }
       headers.set('Authorization', headerFor(token));
       sentWith.set(config, token);
       const redirect = config.beforeRedirect as unknown;
@@ -216,17 +226,21 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
       // The token leaves the config as soon as the request is sent, so no interceptor, retry or log sees it, in whatever order they were added.
       return adapter(config).then(
         (response) => {
+          if (timeout !== undefined) config.timeout = timeout;
           scrub(config, response);
           return response;
         },
         (error: unknown) => {
+          if (timeout !== undefined) config.timeout = timeout;
           if (typeof error === 'object' && error !== null) scrub(config, error);
           throw error;
         },
       );
     };
     const cached = provider.peekToken();
-    return cached ? go(cached) : waitForToken(config).then(go);
+    if (cached) return go(cached);
+    const waitedSince = Date.now();
+    return waitForToken(config).then((token) => go(token, waitedSince));
   };
 
   /** Whether an Authorization value came from the instance's default headers (replaced by ours) rather than from the request. */
