@@ -54,10 +54,18 @@ async function clockOffset(worker) {
   return best.offset;
 }
 
+/** Like Promise.all, but waits for every promise, so no later rejection is left unhandled. */
+async function all(promises) {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => s.value);
+}
+
 async function runRound(workers, message) {
   const replies = workers.map((w) => w.next(`round ${message.round}`));
   for (const w of workers) w.send(message);
-  return Promise.all(replies);
+  return all(replies);
 }
 
 /**
@@ -68,7 +76,7 @@ export async function fleet({ redisPath }) {
   return withServers({ delayMs: TOKEN_DELAY_MS }, async ({ auth, api }) => {
     const workers = Array.from({ length: PROCESSES }, () => startWorker({ tokenUrl: auth.tokenUrl, apiUrl: api.url, redisPath }));
     try {
-      await Promise.all(workers.map((w) => w.next('start', 30_000).then((m) => m.type === 'ready' || Promise.reject(new Error(`worker: ${JSON.stringify(m)}`)))));
+      await all(workers.map((w) => w.next('start', 30_000).then((m) => m.type === 'ready' || Promise.reject(new Error(`worker: ${JSON.stringify(m)}`)))));
       const offsets = [];
       for (const w of workers) offsets.push(await clockOffset(w));
 

@@ -13,11 +13,14 @@ export async function startRedisServer({ timeoutMs = 10_000 } = {}) {
   const path = join(dir, 'redis.sock');
   const proc = spawn(
     'redis-server',
-    ['--port', '0', '--unixsocket', path, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir,],
+    ['--port', '0', '--unixsocket', path, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise((resolve) => proc.once('exit', resolve));
-  const stopSync = () => proc.kill('SIGKILL');
+  const stopSync = () => {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', stopSync); // never leave it behind, even if the bench dies
   try {
     await new Promise((resolve, reject) => {
@@ -42,8 +45,8 @@ export async function startRedisServer({ timeoutMs = 10_000 } = {}) {
       });
     });
   } catch (error) {
+    process.off('exit', stopSync);
     stopSync();
-    rmSync(dir, { recursive: true, force: true });
     throw error;
   }
   return {
