@@ -61,6 +61,14 @@ function resolveAdapter(spec: AdapterSpec, config: InternalAxiosRequestConfig): 
   return adapter;
 }
 
+/** The key under which `headers` holds an Authorization header, in whatever case. */
+function authorizationKey(headers: object): string | undefined {
+  for (const key of Object.keys(headers)) {
+    if (key.length === 13 && key.toLowerCase() === 'authorization') return key;
+  }
+  return undefined;
+}
+
 /** A spec-compliant (native) FormData body. */
 function isSpecFormData(data: unknown): boolean {
   return typeof FormData !== 'undefined' && data instanceof FormData;
@@ -86,11 +94,15 @@ function pinBoundary(headers: HeaderBag): void {
   headers.set('Content-Type', `multipart/form-data; boundary=axios-client-credentials-${randomBytes(12).toString('hex')}`);
 }
 
-/** Makes `request` non-enumerable: a ClientRequest's `_header` holds the Authorization line. */
+/**
+ * Makes `request` non-enumerable when it can show the token: a ClientRequest's
+ * `_header` holds the Authorization line, a fetch Request its headers.
+ */
 function hideRequest(target: object | undefined): void {
-  if (target && Object.prototype.propertyIsEnumerable.call(target, 'request')) {
-    hideProperty(target, 'request', (target as { request: unknown }).request);
-  }
+  const request = (target as { request?: unknown } | undefined)?.request;
+  if (typeof request !== 'object' || request === null) return;
+  if (!('_header' in request || 'headers' in request || 'getHeader' in request)) return;
+  if (Object.prototype.propertyIsEnumerable.call(target, 'request')) hideProperty(target as object, 'request', request);
 }
 
 /** The error axios raises when a request's `timeout` runs out, here while it waited for a token. */
@@ -133,8 +145,13 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
   const state = { detached: false };
   const wrappers = new Map<unknown, AxiosAdapter>();
 
+  let lastToken: AccessToken | undefined;
+  let lastHeader = '';
   const headerFor = (token: AccessToken): string => {
+    if (token === lastToken) return lastHeader;
     const value = `${token.tokenType} ${token.accessToken}`;
+    lastToken = token;
+    lastHeader = value;
     if (!ours.has(value)) {
       ours.add(value);
       if (ours.size > 8) ours.delete(ours.values().next().value as string);
@@ -192,55 +209,61 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
   };
 
   /** Removes our token from what the caller gets back, so no log shows it. */
-  const scrub = (config: InternalAxiosRequestConfig, holder: { request?: unknown; response?: AxiosResponse | undefined }): void => {
-    // Removes our token from what the caller gets back.
-    const headers = config.headers as unknown as HeaderBag | undefined;
-    const value = headers?.get?.('Authorization');
-    if (value !== undefined && value !== null && ours.has(String(value))) headers?.delete('Authorization');
+  const scrub = (config: InternalAxiosRequestConfig, key: string, value: string, holder: object): void => {
+    const headers = config.headers as unknown as Record<string, unknown> | undefined;
+    if (headers && headers[key] === value) delete headers[key];
     hideRequest(holder);
-    hideRequest(holder.response);
+    hideRequest((holder as { response?: object }).response);
+  };
+
+  /** Sets the token on the request, sends it, and takes the token back off once the adapter settles. */
+  const authorize = (config: InternalAxiosRequestConfig, adapter: AxiosAdapter, key: string, token: AccessToken, waitedSince: number | undefined): Promise<AxiosResponse> => {
+    const timeout = config.timeout;
+    if (waitedSince !== undefined && typeof timeout === 'number' && timeout > 0) {
+      // axios's timeout is the budget of the whole call: the HTTP exchange gets what the token wait left.
+      const left = timeout - (Date.now() - waitedSince);
+      if (left < 1) return Promise.reject(timeoutError(config, timeout));
+      config.timeout = Math.ceil(left);
+    }
+    const value = headerFor(token);
+    (config.headers as unknown as Record<string, unknown>)[key] = value;
+    sentWith.set(config, token);
+    const redirect = config.beforeRedirect as unknown;
+    const original = typeof redirect === 'function' ? ((redirect as unknown as Record<symbol, unknown>)[ORIGINAL] ?? redirect) : undefined;
+    config.beforeRedirect = guardFor(original) as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
+    // The token leaves the config as soon as the request is sent, so no interceptor, retry or log sees it, in whatever order they were added.
+    return adapter(config).then(
+      (response) => {
+        if (timeout !== undefined) config.timeout = timeout;
+        scrub(config, key, value, response);
+        return response;
+      },
+      (error: unknown) => {
+        if (timeout !== undefined) config.timeout = timeout;
+        if (typeof error === 'object' && error !== null) scrub(config, key, value, error);
+        throw error;
+      },
+    );
   };
 
   const send = (config: InternalAxiosRequestConfig, spec: AdapterSpec): Promise<AxiosResponse> => {
     const adapter = resolveAdapter(spec, config);
     if (state.detached || !policy.allows(config)) return adapter(config);
-    const headers = config.headers as unknown as HeaderBag;
-    const existing = headers.get('Authorization');
-    if (existing !== undefined && existing !== null && existing !== false && !ours.has(String(existing)) && !isInstanceDefault(existing, config)) {
-      return adapter(config); // the request's own Authorization header is left alone
-    }
-    if (isSpecFormData(config.data) && adapter === httpAdapter()) pinBoundary(headers);
-    const go = (token: AccessToken, waitedSince?: number): Promise<AxiosResponse> => {
-      const timeout = config.timeout;
-      if (waitedSince !== undefined && typeof timeout === 'number' && timeout > 0) {
-        // axios's timeout is the budget of the whole call: the HTTP exchange gets what the token wait left.
-        const left = timeout - (Date.now() - waitedSince);
-        if (left < 1) return Promise.reject(timeoutError(config, timeout));
-        config.timeout = Math.ceil(left);
+    const headers = config.headers as unknown as Record<string, unknown>;
+    let key = authorizationKey(headers);
+    if (key === undefined) key = 'Authorization';
+    else {
+      const existing = headers[key];
+      if (existing !== undefined && existing !== null && existing !== false && !ours.has(String(existing)) && !isInstanceDefault(existing, config)) {
+        return adapter(config); // the request's own Authorization header is left alone
       }
-      headers.set('Authorization', headerFor(token));
-      sentWith.set(config, token);
-      const redirect = config.beforeRedirect as unknown;
-      const original = typeof redirect === 'function' ? ((redirect as unknown as Record<symbol, unknown>)[ORIGINAL] ?? redirect) : undefined;
-      config.beforeRedirect = guardFor(original) as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
-      // The token leaves the config as soon as the request is sent, so no interceptor, retry or log sees it, in whatever order they were added.
-      return adapter(config).then(
-        (response) => {
-          if (timeout !== undefined) config.timeout = timeout;
-          scrub(config, response);
-          return response;
-        },
-        (error: unknown) => {
-          if (timeout !== undefined) config.timeout = timeout;
-          if (typeof error === 'object' && error !== null) scrub(config, error);
-          throw error;
-        },
-      );
-    };
+    }
+    if (isSpecFormData(config.data) && adapter === httpAdapter()) pinBoundary(config.headers as unknown as HeaderBag);
     const cached = provider.peekToken();
-    if (cached) return go(cached);
+    if (cached) return authorize(config, adapter, key, cached, undefined);
     const waitedSince = Date.now();
-    return waitForToken(config).then((token) => go(token, waitedSince));
+    const header = key;
+    return waitForToken(config).then((token) => authorize(config, adapter, header, token, waitedSince));
   };
 
   /** Whether an Authorization value came from the instance's default headers (replaced by ours) rather than from the request. */
