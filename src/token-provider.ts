@@ -311,7 +311,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${this.#o.storeTimeoutMs} ms`)), this.#o.storeTimeoutMs);
+        // Timers run before pending I/O: after a blocked event loop, give an answer that already arrived one turn to land.
+        timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${this.#o.storeTimeoutMs} ms`))), this.#o.storeTimeoutMs);
       });
       const result = await Promise.race([Promise.resolve().then(call), timeout]);
       this.#storeDown = false;
