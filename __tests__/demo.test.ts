@@ -42,7 +42,7 @@ describe('npm run demo', () => {
       const match = new RegExp(`^  ${name} +(\\d+) +(\\d+) +(\\d+) +(\\d+)$`, 'm').exec(table);
       return match?.slice(1).map(Number);
     };
-    expect(table).toMatch(/^  step +API requests sent +token requests +replays +errors$/m);
+    expect(table).toMatch(/^ {2}step +API requests sent +token requests +replays +errors$/m);
     expect(row('cold burst')).toEqual([100, 1, 0, 0]);
     expect(row('transfer')).toEqual([3, 0, 0, 0]);
     expect(row('revocation')).toEqual([200, 1, 100, 0]);
