@@ -331,20 +331,20 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
   };
 
   const responseId = api.interceptors.response.use(undefined, (error: unknown) => {
-      const config = (error as AxiosError | undefined)?.config;
-      const token = config ? sentWith.get(config) : undefined;
-      if (!token || !config || !axios.isAxiosError(error)) throw error;
-      const status = error.response?.status;
-      if (status === 401) return onUnauthorized(error, config, token);
-      if (status === 403) {
-        const challenge = parseBearerChallenge(error.response?.headers?.['www-authenticate'] as string | undefined);
-        const url = displayUrl(OriginPolicy.fullUrl(config));
-        const requiredScope = challenge?.scope ?? [];
-        provider.emit('denied', { method: methodOf(config), url, requiredScope });
-        const lacking = requiredScope.length > 0 ? `: the token lacks scope ${requiredScope.join(' ')}` : '';
-        throw new PermissionError(`The API refused ${methodOf(config)} ${url} (403 Forbidden)${lacking}.`, error, challenge);
-      }
-      throw error;
+    const config = (error as AxiosError | undefined)?.config;
+    const token = config ? sentWith.get(config) : undefined;
+    if (!token || !config || !axios.isAxiosError(error)) throw error;
+    const status = error.response?.status;
+    if (status === 401) return onUnauthorized(error, config, token);
+    if (status === 403) {
+      const challenge = parseBearerChallenge(error.response?.headers?.['www-authenticate'] as string | undefined);
+      const url = displayUrl(OriginPolicy.fullUrl(config));
+      const requiredScope = challenge?.scope ?? [];
+      provider.emit('denied', { method: methodOf(config), url, requiredScope });
+      const lacking = requiredScope.length > 0 ? `: the token lacks scope ${requiredScope.join(' ')}` : '';
+      throw new PermissionError(`The API refused ${methodOf(config)} ${url} (403 Forbidden)${lacking}.`, error, challenge);
+    }
+    throw error;
   });
 
   return {
