@@ -59,6 +59,10 @@ export interface RedisStoreOptions {
    * (and so could not invalidate on a 401). Keep this below the provider's
    * `storeTimeoutMs` (250 ms by default) so the store, which can clean up,
    * gives up first.
+   *
+   * The deadline is checked after the process has read its sockets once
+   * more, so a process that was busy (or not scheduled) past it does not
+   * mistake an answer already received for a slow Redis.
    * @default 200
    */
   commandTimeoutMs?: number;
