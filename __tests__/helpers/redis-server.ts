@@ -109,8 +109,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     new Promise<void>((resolve, reject) => {
       const proc = spawn('redis-server', args(), { stdio: ['ignore', 'pipe', 'pipe'] });
       child = proc;
-      // If the test process ends without close() (a crash, a forced exit), take the server down with it.
-      const killOnExit = () => proc.kill('SIGKILL');
+      // If the test process ends without close() (a crash, a forced exit), take the server and its
+      // dir down with it.
+      const killOnExit = () => {
+        proc.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      };
       process.once('exit', killOnExit);
       proc.once('exit', () => process.off('exit', killOnExit));
       let log = '';
