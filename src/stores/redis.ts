@@ -70,7 +70,9 @@ export interface RedisStoreOptions {
 
 /** The Redis keys holding one logical key's token and lock. */
 export interface RedisStoreKeys {
+  /** Holds the provider's encrypted token, with the token's time to live. */
   token: string;
+  /** Holds the random id of the process fetching a token, while it fetches. */
   lock: string;
 }
 
