@@ -12,6 +12,7 @@ import Redis from 'ioredis';
 import { attachAuth, ClientCredentialsProvider } from '../src/index.js';
 import { redisStore } from '../src/stores/redis.js';
 import type { FromWorker, ToWorker } from './fixtures/fleet-worker.js';
+import { busyFor, commandOnTheWire } from './helpers/event-loop.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
 jest.setTimeout(60_000);
@@ -445,21 +446,6 @@ describe('a fleet of 8 processes sharing one Redis', () => {
   });
 });
 
-/**
- * Lets a command just issued reach the socket: queued ticks and microtasks first, then the
- * immediates (node-redis corks the socket and writes in a setImmediate), with no I/O phase between
- * the write and the caller's next step.
- */
-async function commandOnTheWire(): Promise<void> {
-  for (let turn = 0; turn < 10; turn++) await new Promise<void>((resolve) => process.nextTick(resolve));
-  await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Keeps the event loop busy (no I/O, no timers) for `ms`, as a CPU-bound moment does. */
-function busyFor(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-}
 
 describe('a provider with redisStore in a busy process', () => {
   // Default timeouts (storeTimeoutMs 250, commandTimeoutMs 200). Redis answers in well under a

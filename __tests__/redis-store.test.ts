@@ -2,6 +2,7 @@ import Redis, { Cluster } from 'ioredis';
 import { createClient, createCluster } from 'redis';
 import { redisKeys, redisStore, type RedisClientLike, type RedisStoreOptions } from '../src/stores/redis.js';
 import type { TokenStore } from '../src/token-store.js';
+import { busyFor, commandOnTheWire } from './helpers/event-loop.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
 interface Connected {
@@ -91,21 +92,6 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
-/**
- * Lets a command just issued reach the socket: queued ticks and microtasks first, then the
- * immediates (node-redis corks the socket and writes in a setImmediate), with no I/O phase between
- * the write and the caller's next step.
- */
-async function commandOnTheWire(): Promise<void> {
-  for (let turn = 0; turn < 10; turn++) await new Promise<void>((resolve) => process.nextTick(resolve));
-  await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Keeps the event loop busy (no I/O, no timers) for `ms`, as a CPU-bound moment does. */
-function busyFor(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-}
 
 let single: RedisServer;
 let cluster: RedisServer;

@@ -8,9 +8,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Adapter, AdapterPayload, Provider as ProviderClass } from 'oidc-provider';
+import { listen } from './listen.js';
 
 export interface AuthServerClient {
   clientId: string;
@@ -119,16 +119,6 @@ function memoryAdapter(): new (name: string) => Adapter {
       for (const [key, entry] of store) if (entry.payload['grantId'] === grantId) store.delete(key);
     }
   };
-}
-
-function listen(server: ReturnType<typeof createServer>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
