@@ -1,6 +1,7 @@
 import axios from 'axios';
 import MockAdapter from 'axios-mock-adapter';
-import { ClientCredentialsProvider, TokenEndpointError } from '../src/index.js';
+import { ClientCredentialsProvider, TokenEndpointError, attachAuth } from '../src/index.js';
+import { json, startServer } from './helpers/http.js';
 import type { ClientCredentialsOptions } from '../src/index.js';
 
 const TOKEN_URL = 'https://auth.example.com/oauth/v2/token';
@@ -60,7 +61,8 @@ describe('the token request (RFC 6749 §4.4)', () => {
     mock.onPost(TOKEN_URL).reply(200, { access_token: 'abc' });
     await provider.getToken();
     const sent = mock.history.post[0]!;
-    expect(sent.headers?.Authorization).toBeUndefined();
+    expect(sent.headers?.Authorization ?? undefined).not.toEqual(expect.stringMatching(/^Basic/));
+    expect(sent.headers?.Authorization).toBeFalsy();
     const body = form(sent.data);
     expect(body.get('client_id')).toBe('client');
     expect(body.get('client_secret')).toBe('very-secret');
@@ -130,5 +132,31 @@ describe('the token response', () => {
     const { mock, provider } = setup();
     mock.onPost(TOKEN_URL).reply(200, JSON.stringify({ access_token: 'abc', padding: 'x'.repeat(70_000) }));
     await expect(provider.getToken()).rejects.toBeInstanceOf(TokenEndpointError);
+  });
+});
+
+describe('the token request is isolated', () => {
+  afterEach(() => {
+    delete axios.defaults.headers.common.Authorization;
+    delete axios.defaults.baseURL;
+  });
+
+  test("never inherits axios's global baseURL or Authorization default", async () => {
+    const auth = await startServer((_req, res) => json(res, 200, { access_token: 'abc', expires_in: 60 }));
+    const elsewhere = await startServer((_req, res) => json(res, 500, {}));
+    axios.defaults.baseURL = elsewhere.url;
+    axios.defaults.headers.common.Authorization = 'Bearer someone-elses';
+    const provider = new ClientCredentialsProvider({ tokenUrl: `${auth.url}/token`, clientId: 'c', clientSecret: 'very-secret', authMethod: 'client_secret_post', retry: false });
+    await provider.getToken();
+    expect(elsewhere.requests).toHaveLength(0);
+    expect(auth.requests[0]!.headers.authorization).toBeUndefined();
+  });
+
+  test('does not deadlock when the intercepted instance itself is the httpClient', async () => {
+    const server = await startServer((req, res) => (req.url === '/token' ? json(res, 200, { access_token: 'abc', expires_in: 60 }) : json(res, 200, { auth: req.headers.authorization })));
+    const api = axios.create({ baseURL: server.url });
+    const provider = new ClientCredentialsProvider({ tokenUrl: `${server.url}/token`, clientId: 'c', clientSecret: 'very-secret', httpClient: api, timeoutMs: 2000 });
+    attachAuth(api, provider);
+    expect((await api.get('/x')).data).toEqual({ auth: 'Bearer abc' });
   });
 });

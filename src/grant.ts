@@ -51,6 +51,12 @@ export async function sendWithRetry(ctx: HttpContext, config: AxiosRequestConfig
     try {
       const response = await ctx.httpClient.request<string>({
         ...config,
+        // Nothing inherited from axios's global defaults or the client's own may steer the credentials elsewhere:
+        // no baseURL, absolute URLs as given, no foreign Authorization header, never our own interceptor.
+        baseURL: '',
+        allowAbsoluteUrls: true,
+        headers: { Authorization: false, ...config.headers },
+        clientCredentials: { skip: true },
         timeout: ctx.timeoutMs,
         signal: timeout,
         responseType: 'text',

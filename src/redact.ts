@@ -20,11 +20,33 @@ export function displayUrl(url: string | undefined): string {
   }
 }
 
-/** Replaces every occurrence of each secret in `text`, then caps its length. */
+/** `text` decoded as form/percent encoding, up to three times over (servers echo what they got, sometimes encoded twice). */
+function decodings(text: string): string[] {
+  const forms = [text];
+  let current = text;
+  for (let i = 0; i < 3; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(current.replace(/\+/g, ' '));
+    } catch {
+      break;
+    }
+    if (next === current) break;
+    forms.push(next);
+    current = next;
+  }
+  return forms;
+}
+
+/**
+ * Replaces every occurrence of each secret in `text`, then caps its length.
+ * If a secret still shows once the text is percent-decoded (an echo in some
+ * other encoding), the whole text is withheld.
+ */
 export function scrub(text: string, secrets: readonly string[], maxLength = 500): string {
   let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
-  }
+  const relevant = secrets.filter((secret) => secret.length >= 4);
+  for (const secret of relevant) out = out.split(secret).join(REDACTED);
+  if (decodings(out).some((form) => relevant.some((secret) => form.includes(secret)))) return REDACTED;
   return out.length > maxLength ? `${out.slice(0, maxLength)}…` : out;
 }
