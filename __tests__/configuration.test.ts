@@ -56,6 +56,11 @@ describe('configuration errors', () => {
     expect(() => attachAuth(axios.create({ baseURL: 'http://api.example.com' }), provider)).toThrow(/TLS/);
   });
 
+  test('attachAuth rejects options that are not an object', () => {
+    const provider = new ClientCredentialsProvider(base);
+    expect(() => attachAuth(axios.create({ baseURL: 'https://api.example.com' }), provider, null as never)).toThrow(ConfigurationError);
+  });
+
   test('attachAuth rejects what is not an axios instance or a provider', () => {
     const provider = new ClientCredentialsProvider(base);
     expect(() => attachAuth({} as never, provider)).toThrow(ConfigurationError);

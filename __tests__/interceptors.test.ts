@@ -79,11 +79,18 @@ describe('origins', () => {
     expect(auth.tokenRequests).toHaveLength(0);
   });
 
-  test('with allowAbsoluteUrls: false an absolute url stays under baseURL and gets the token', async () => {
-    const { api, client } = await setup();
+  test('with allowAbsoluteUrls: false a foreign absolute url gets no token, even though axios keeps it under baseURL', async () => {
+    const { auth, api, client } = await setup();
     await client.get('https://evil.example.com/x', { allowAbsoluteUrls: false }).catch(() => undefined);
-    expect(api.requests[0]!.headers.authorization).toBe('Bearer tok-1');
     expect(api.requests[0]!.url).toBe('/banking/https://evil.example.com/x');
+    expect(api.requests[0]!.headers.authorization).toBeUndefined();
+    expect(auth.tokenRequests).toHaveLength(0);
+  });
+
+  test('with allowAbsoluteUrls: false an absolute url of the allowed origin gets the token', async () => {
+    const { api, client } = await setup();
+    await client.get(`${api.url}/x`, { allowAbsoluteUrls: false });
+    expect(api.requests[0]!.headers.authorization).toBe('Bearer tok-1');
   });
 
   test('an explicit origins list allows those origins and no others', async () => {
@@ -129,6 +136,17 @@ describe('origins', () => {
     await client.get(`${api.url}/redirect?to=${encodeURIComponent(`${other.url}/landing`)}`);
     expect(api.requests[0]!.headers.authorization).toBe('Bearer tok-1');
     expect(other.requests[0]!.headers.authorization).toBeUndefined();
+  });
+
+  test('a 401 from a redirect target the token was withheld from neither drops the token nor replays', async () => {
+    const { auth, api, client } = await setup();
+    const other = await startServer((_req, res) => json(res, 401, {}, { 'WWW-Authenticate': 'Bearer' }));
+    for (let i = 0; i < 3; i++) {
+      const error = await client.get(`${api.url}/redirect?to=${encodeURIComponent(`${other.url}/file`)}`).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'AxiosError', response: { status: 401 } });
+    }
+    expect(auth.tokenRequests).toHaveLength(1);
+    expect(other.requests.map((r) => r.headers.authorization)).toEqual([undefined, undefined, undefined]);
   });
 
   test('a redirect to a subdomain, which follow-redirects would keep the header for, does not carry the token', async () => {
@@ -314,6 +332,24 @@ describe('waiting for a token', () => {
     expect(axios.isCancel(error)).toBe(true);
     release();
     expect((await other).status).toBe(200);
+  });
+
+  test('a CancelToken cancels its own waiting request only, and its listener is removed once the wait ends', async () => {
+    const { auth, client } = await setup();
+    let release!: () => void;
+    auth.next((_req, res) => new Promise<void>((r) => (release = r)).then(() => json(res, 200, { access_token: 'late', expires_in: 60 })));
+    auth.issued.push('late');
+    const source = axios.CancelToken.source();
+    const other = axios.CancelToken.source();
+    const waiting = client.get('/a', { cancelToken: source.token });
+    const fine = client.get('/b', { cancelToken: other.token });
+    await new Promise((r) => setTimeout(r, 50));
+    source.cancel('stop');
+    expect(axios.isCancel(await waiting.catch((e: unknown) => e))).toBe(true);
+    release();
+    expect((await fine).status).toBe(200);
+    const listeners = (other.token as unknown as { _listeners?: unknown[] })._listeners;
+    expect(listeners === undefined || listeners === null || listeners.length === 0).toBe(true);
   });
 
   test("a request's own timeout bounds the wait for a token endpoint that never answers", async () => {

@@ -131,6 +131,9 @@ function methodOf(config: InternalAxiosRequestConfig): string {
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
  */
 export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvider, options: AttachAuthOptions = {}): AuthHandle {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigurationError('attachAuth options must be an object, e.g. { origins: ["https://api.example.com"] }, or left out.');
+  }
   if (!api || typeof api.request !== 'function' || !api.interceptors) {
     throw new ConfigurationError('attachAuth needs an axios instance as its first argument, e.g. attachAuth(axios.create({ baseURL }), provider).');
   }
@@ -193,8 +196,11 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
           cleanups.push(() => signal.removeEventListener?.('abort', onAbort));
         }
       }
-      if (config.cancelToken) {
-        config.cancelToken.promise.then((cancel) => reject(cancel), () => undefined);
+      const cancelToken = config.cancelToken;
+      if (cancelToken) {
+        const onCancel = (cancel: unknown): void => reject(cancel);
+        cancelToken.subscribe(onCancel);
+        cleanups.push(() => cancelToken.unsubscribe(onCancel));
       }
       const timeout = config.timeout;
       if (typeof timeout === 'number' && timeout > 0) {
@@ -330,11 +336,19 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     return api.request(replay);
   };
 
+  /** Whether the answer came from an allowed origin: after redirects, the final URL's (http adapter, via follow-redirects). */
+  const answeredByAllowedOrigin = (error: AxiosError): boolean => {
+    const finalUrl = (error.request as { res?: { responseUrl?: unknown } } | undefined)?.res?.responseUrl;
+    return typeof finalUrl !== 'string' || policy.allowsUrl(finalUrl);
+  };
+
   const responseId = api.interceptors.response.use(undefined, (error: unknown) => {
     const config = (error as AxiosError | undefined)?.config;
     const token = config ? sentWith.get(config) : undefined;
     if (!token || !config || !axios.isAxiosError(error)) throw error;
     const status = error.response?.status;
+    // A 401 or 403 from a redirect target the token was withheld from says nothing about the token.
+    if ((status === 401 || status === 403) && !answeredByAllowedOrigin(error)) throw error;
     if (status === 401) return onUnauthorized(error, config, token);
     if (status === 403) {
       const challenge = parseBearerChallenge(error.response?.headers?.['www-authenticate'] as string | undefined);

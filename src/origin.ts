@@ -84,7 +84,11 @@ export class OriginPolicy {
   allows(config: UrlParts): boolean {
     const url = config.url ?? '';
     const base = config.baseURL;
-    if (base && (!ABSOLUTE_URL.test(url) || config.allowAbsoluteUrls === false)) {
+    const absolute = ABSOLUTE_URL.test(url);
+    // With allowAbsoluteUrls: false axios keeps an absolute url under baseURL, but some adapters of
+    // older releases (fetch and xhr before 1.8.3) still send it as is: both origins must be allowed.
+    if (absolute && config.allowAbsoluteUrls === false && !this.allowsUrl(url)) return false;
+    if (base && (!absolute || config.allowAbsoluteUrls === false)) {
       // The URL stays under baseURL: its origin is baseURL's.
       let origin = this.#baseOrigins.get(base);
       if (origin === undefined && !this.#baseOrigins.has(base)) {
