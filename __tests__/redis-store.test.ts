@@ -2,6 +2,7 @@ import Redis, { Cluster } from 'ioredis';
 import { createClient, createCluster } from 'redis';
 import { redisKeys, redisStore, type RedisClientLike, type RedisStoreOptions } from '../src/stores/redis.js';
 import type { TokenStore } from '../src/token-store.js';
+import { ConfigurationError } from '../src/errors.js';
 import { busyFor, commandOnTheWire } from './helpers/event-loop.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
@@ -216,6 +217,17 @@ describe.each(clientKinds)('redisStore with $name', (kind) => {
     expect(next).toBeDefined();
   });
 
+  it('extends a lock for its holder only', async () => {
+    const key = freshKey();
+    const id = await store.lock!(key, 100);
+    await expect(store.extendLock!(key, 'not-the-holder', 60_000)).resolves.toBe(false);
+    await expect(store.extendLock!(key, id!, 60_000)).resolves.toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(store.lock!(key, 60_000)).resolves.toBeUndefined();
+    await store.unlock!(key, id!);
+    await expect(store.extendLock!(key, id!, 60_000)).resolves.toBe(false);
+  });
+
   it('releases a lock on unlock by its holder', async () => {
     const key = freshKey();
     const id = await store.lock!(key, 60_000);
@@ -311,8 +323,23 @@ describe('redisStore with either client', () => {
     await expect(viaNodeRedis.lock!(key, 60_000)).resolves.toBeDefined();
   });
 
-  it('throws a TypeError for something that is not a Redis client', () => {
-    expect(() => redisStore({} as unknown as RedisClientLike)).toThrow(TypeError);
+  it.each([
+    ['an empty object', {}],
+    ['null', null],
+    ['undefined', undefined],
+  ])('throws a ConfigurationError for %s instead of a Redis client', (_name, client) => {
+    expect(() => redisStore(client as unknown as RedisClientLike)).toThrow(ConfigurationError);
+  });
+
+  it.each([
+    ['null options', null],
+    ['a non-string prefix', { prefix: 5 }],
+    ['a negative poll interval', { pollIntervalMs: -5 }],
+    ['a non-numeric command timeout', { commandTimeoutMs: 'x' }],
+  ])('throws a ConfigurationError for %s', (_name, options) => {
+    const client = new Redis({ lazyConnect: true });
+    expect(() => redisStore(client, options as unknown as RedisStoreOptions)).toThrow(ConfigurationError);
+    client.disconnect();
   });
 
   it('rejects, rather than connecting, while a node-redis client is not connected', async () => {

@@ -26,11 +26,15 @@ interface Endpoint {
 
 interface Acquired {
   record: TokenRecord;
-  /** The store value of this token, when it went through the store. */
+  /** The store value of this token, when it came from the store. */
   stored: string | undefined;
+  /** For a token just fetched: settles with its store value once it is in the store, or `undefined` if it could not be put there. */
+  storing?: Promise<string | undefined> | undefined;
 }
 
 const STORE_FAILED = Symbol('store failed');
+/** After a store failure, token requests skip the store this long before trying it again. */
+const STORE_RETRY_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -62,6 +66,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   /** Tokens the API rejected lately: never taken back from the store. */
   readonly #rejected: string[] = [];
   #storeDown = false;
+  #storeRetryAt = 0;
 
   constructor(options: ClientCredentialsOptions) {
     super();
@@ -196,10 +201,11 @@ export class ClientCredentialsProvider extends ProviderEventSource {
 
   #startFlight(background: boolean, replacing: string | undefined): Promise<AccessToken> {
     const flight = this.#acquire(background, replacing).then(
-      ({ record, stored }) => {
+      ({ record, stored, storing }) => {
         this.#record = record;
         this.#stored = stored;
         this.#failure = undefined;
+        storing?.then((value) => this.#onStored(record, value));
         return record.token;
       },
       (error: unknown) => {
@@ -219,38 +225,79 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     return flight;
   }
 
+  /** The store, unless it failed lately: then token requests go without it for a while, so an outage costs no request a store timeout. */
+  #usableStore(): TokenStore | undefined {
+    const store = this.#o.store;
+    if (!store || (this.#storeDown && Date.now() < this.#storeRetryAt)) return undefined;
+    return store;
+  }
+
   async #acquire(background: boolean, replacing: string | undefined): Promise<Acquired> {
     const endpoint = await this.#resolveEndpoint();
-    const store = this.#o.store;
+    const store = this.#usableStore();
     if (!store) return this.#grant(endpoint, background, undefined);
     const shared = await this.#fromStore(store, endpoint, replacing);
     if (shared) return shared;
-    if (!store.lock) return this.#grant(endpoint, background, store);
+    if (!store.lock) return this.#grant(endpoint, background, this.#usableStore());
     // Cross-process single-flight: one process fetches, the others wait for its token.
-    const deadline = this.#o.now() + 2 * this.#o.lockTtlMs;
-    while (this.#o.now() < deadline) {
-      const lockId = await this.#storeCall(() => store.lock!(endpoint.key, this.#o.lockTtlMs));
+    const o = this.#o;
+    // With extendLock a held lock proves its holder alive: wait out the longest cycle it can run.
+    // Without it, a lock that outlives two TTLs is not trusted any more.
+    const longestCycle = (o.retry.retries + 1) * o.timeoutMs + o.retry.retries * Math.max(o.retry.maxDelayMs, o.retry.maxRetryAfterMs);
+    const deadline = o.now() + (store.extendLock ? longestCycle + o.lockTtlMs : 2 * o.lockTtlMs);
+    while (o.now() < deadline && !this.#storeDown) {
+      const lockId = await this.#storeCall(() => store.lock!(endpoint.key, o.lockTtlMs));
       if (lockId === STORE_FAILED) break;
-      if (lockId !== undefined) {
-        try {
-          return (await this.#fromStore(store, endpoint, replacing)) ?? (await this.#grant(endpoint, background, store));
-        } finally {
-          if (store.unlock) void this.#storeCall(() => store.unlock!(endpoint.key, lockId));
-        }
-      }
+      if (lockId !== undefined) return this.#grantLocked(store, endpoint, lockId, background, replacing);
       if (store.waitForChange) {
-        const waited = await this.#storeCall(() => store.waitForChange!(endpoint.key, this.#o.lockTtlMs));
+        // A long wait is the point of waitForChange: bound it by its own time limit, not storeTimeoutMs.
+        const waited = await this.#storeCall(() => store.waitForChange!(endpoint.key, o.lockTtlMs), o.lockTtlMs + o.storeTimeoutMs);
         if (waited === STORE_FAILED) break;
       } else {
         await sleep(store.pollIntervalMs ?? 10);
       }
       const arrived = await this.#fromStore(store, endpoint, replacing);
       if (arrived) return arrived;
-      if (this.#storeDown) break;
     }
-    return this.#grant(endpoint, background, store);
+    return this.#grant(endpoint, background, this.#usableStore());
   }
 
+  /** Fetches while holding the store's lock, extending it while a long retry cycle runs, and releases it once the token is stored. */
+  async #grantLocked(store: TokenStore, endpoint: Endpoint, lockId: string, background: boolean, replacing: string | undefined): Promise<Acquired> {
+    const ttl = this.#o.lockTtlMs;
+    const heartbeat = store.extendLock
+      ? setInterval(() => void this.#storeCall(() => store.extendLock!(endpoint.key, lockId, ttl)), Math.max(1, Math.floor(ttl / 3)))
+      : undefined;
+    heartbeat?.unref();
+    const release = (): void => {
+      clearInterval(heartbeat);
+      if (store.unlock) void this.#storeCall(() => store.unlock!(endpoint.key, lockId));
+    };
+    try {
+      const acquired = (await this.#fromStore(store, endpoint, replacing)) ?? (await this.#grant(endpoint, background, store));
+      // Released only once the token is in the store: before that, another process would take the lock and fetch again.
+      if (acquired.storing) acquired.storing.then(release, release);
+      else release();
+      return acquired;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** A token just fetched reached the store (`value`), or could not. */
+  #onStored(record: TokenRecord, value: string | undefined): void {
+    if (value === undefined) return;
+    if (this.#record === record) this.#stored = value;
+    else if (this.#rejected.includes(record.token.accessToken)) {
+      // Rejected by the API while it was being stored: take it back out for the fleet.
+      const store = this.#o.store;
+      const endpoint = this.#endpoint;
+      if (store && endpoint && !(endpoint instanceof Promise)) void this.#storeCall(() => store.delete(endpoint.key, value));
+    }
+  }
+
+  /** Runs the grant; the token goes to waiters at once and to the store alongside (see {@link Acquired.storing}). */
   async #grant(endpoint: Endpoint, background: boolean, store: TokenStore | undefined): Promise<Acquired> {
     const result = await requestToken(this.#http, endpoint.grant);
     const o = this.#o;
@@ -258,14 +305,11 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const stored: StoredToken = { token: result.token, issuedAt: result.sentAt, expiresAt };
     const record = this.#toRecord(stored);
     this.#emitToken(record, 'grant', result.durationMs, result.attempts, background);
-    let value: string | undefined;
     const ttlMs = Math.floor(expiresAt - o.now());
-    if (store && ttlMs > 0) {
-      value = encodeToken(stored, endpoint.aesKey, endpoint.key);
-      const done = await this.#storeCall(() => store.set(endpoint.key, value as string, ttlMs));
-      if (done === STORE_FAILED) value = undefined;
-    }
-    return { record, stored: value };
+    if (!store || ttlMs <= 0) return { record, stored: undefined };
+    const value = encodeToken(stored, endpoint.aesKey, endpoint.key);
+    const storing = this.#storeCall(() => store.set(endpoint.key, value, ttlMs)).then((done) => (done === STORE_FAILED ? undefined : value));
+    return { record, stored: undefined, storing };
   }
 
   async #fromStore(store: TokenStore, endpoint: Endpoint, replacing: string | undefined): Promise<Acquired | undefined> {
@@ -307,17 +351,18 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   }
 
   /** One store call, bounded by `storeTimeoutMs`; a failure is reported once per outage and never thrown. */
-  async #storeCall<T>(call: () => Promise<T>): Promise<T | typeof STORE_FAILED> {
+  async #storeCall<T>(call: () => Promise<T>, timeoutMs = this.#o.storeTimeoutMs): Promise<T | typeof STORE_FAILED> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
         // Timers run before pending I/O: after a blocked event loop, give an answer that already arrived one turn to land.
-        timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${this.#o.storeTimeoutMs} ms`))), this.#o.storeTimeoutMs);
+        timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs);
       });
       const result = await Promise.race([Promise.resolve().then(call), timeout]);
       this.#storeDown = false;
       return result;
     } catch (error) {
+      this.#storeRetryAt = Date.now() + STORE_RETRY_MS;
       if (!this.#storeDown) {
         this.#storeDown = true;
         const message = scrub(error instanceof Error ? error.message : String(error), this.#http.secrets);

@@ -25,6 +25,13 @@ export interface TokenStore {
    * when another holder has it. A store without `lock` is process-local.
    */
   lock?(key: string, ttlMs: number): Promise<string | undefined>;
+  /**
+   * Optional: extends a lock taken with {@link TokenStore.lock} to `ttlMs` from
+   * now, only if `lockId` still holds it; resolves to whether it did. The
+   * holder calls it while a long token request cycle (retries) runs, so the
+   * lock outlives neither a dead holder nor a slow one by much.
+   */
+  extendLock?(key: string, lockId: string, ttlMs: number): Promise<boolean>;
   /** Releases a lock taken with {@link TokenStore.lock}, only if `lockId` still holds it. */
   unlock?(key: string, lockId: string): Promise<void>;
   /**

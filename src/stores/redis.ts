@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ConfigurationError } from '../errors.js';
 import type { TokenStore } from '../token-store.js';
 
 /**
@@ -100,6 +101,9 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 200;
 /** Deletes KEYS[1] only if it holds ARGV[1]; returns 1 when it deleted, else 0. */
 const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
+/** Sets KEYS[1]'s time to live to ARGV[2] ms only if it holds ARGV[1]; returns 1 when it did, else 0. */
+const COMPARE_AND_EXPIRE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
 /** The four operations the store needs, the same for both clients. */
 interface RedisAdapter {
   get(key: string): Promise<string | null>;
@@ -112,17 +116,19 @@ interface RedisAdapter {
    * hundred bytes, and a server that restarted (or a cluster node that never
    * saw them) answers in one round trip instead of NOSCRIPT and a retry.
    */
-  evalScript(script: string, key: string, arg: string): Promise<unknown>;
+  evalScript(script: string, key: string, ...args: string[]): Promise<unknown>;
 }
 
 function isNodeRedis(client: unknown): client is NodeRedisClientLike {
   // node-redis (client and cluster) has camelCase command methods such as `evalSha`, and no `call`.
+  if (typeof client !== 'object' || client === null) return false;
   const c = client as Record<string, unknown>;
   return typeof c['evalSha'] === 'function' && typeof c['eval'] === 'function' && typeof c['call'] !== 'function';
 }
 
 function isIoredis(client: unknown): client is IoredisClientLike {
   // ioredis (Redis and Cluster) has `call` and lowercase command methods only.
+  if (typeof client !== 'object' || client === null) return false;
   const c = client as Record<string, unknown>;
   return typeof c['call'] === 'function' && typeof c['evalsha'] === 'function' && typeof c['eval'] === 'function';
 }
@@ -134,7 +140,7 @@ function ioredisAdapter(client: IoredisClientLike): RedisAdapter {
       await client.set(key, value, 'PX', ttlMs);
     },
     setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK',
-    evalScript: (script, key, arg) => client.eval(script, 1, key, arg),
+    evalScript: (script, key, ...args) => client.eval(script, 1, key, ...args),
   };
 }
 
@@ -145,7 +151,7 @@ function nodeRedisAdapter(client: NodeRedisClientLike): RedisAdapter {
       await client.set(key, value, { PX: ttlMs });
     },
     setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, { PX: ttlMs, NX: true })) === 'OK',
-    evalScript: (script, key, arg) => client.eval(script, { keys: [key], arguments: [arg] }),
+    evalScript: (script, key, ...args) => client.eval(script, { keys: [key], arguments: args }),
   };
 }
 
@@ -262,11 +268,18 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
       ? ioredisAdapter(client)
       : undefined;
   if (!adapter) {
-    throw new TypeError('redisStore: expected an ioredis client (Redis or Cluster) or a node-redis 4+ client');
+    throw new ConfigurationError('redisStore needs an ioredis client (new Redis(url) or a Cluster) or a node-redis 4+ client (createClient({ url })) as its first argument.');
   }
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('redisStore options must be an object, e.g. { prefix: "acc:" }, or left out.');
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  if (typeof prefix !== 'string') throw new ConfigurationError('redisStore prefix must be a string, e.g. "acc:".');
+  const positive = (value: unknown, name: string, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigurationError(`redisStore ${name} must be a positive number of milliseconds (got ${String(value)}).`);
+    return value;
+  };
+  const pollIntervalMs = positive(options.pollIntervalMs, 'pollIntervalMs', DEFAULT_POLL_INTERVAL_MS);
+  const commandTimeoutMs = positive(options.commandTimeoutMs, 'commandTimeoutMs', DEFAULT_COMMAND_TIMEOUT_MS);
   const bounded = <T>(what: string, operation: () => Promise<T>) => withTimeout(operation, commandTimeoutMs, what);
 
   return {
@@ -304,6 +317,9 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
           if (id !== undefined) adapter.evalScript(COMPARE_AND_DELETE, redisKeys(key, prefix).lock, id).catch(ignore);
         },
       ),
+
+    extendLock: (key, lockId, ttlMs) =>
+      bounded('extend lock', async () => (await adapter.evalScript(COMPARE_AND_EXPIRE, redisKeys(key, prefix).lock, lockId, String(toPx(ttlMs)))) === 1),
 
     unlock: (key, lockId) =>
       bounded('unlock', async () => {
