@@ -1,5 +1,5 @@
 import axios from 'axios';
-import { ClientCredentialsProvider, ConfigurationError, attachAuth } from '../src/index.js';
+import { ClientCredentialsProvider, ConfigurationError, attachAuth, hasScope } from '../src/index.js';
 import type { ClientCredentialsOptions } from '../src/index.js';
 
 const base: ClientCredentialsOptions = { tokenUrl: 'https://auth.example.com/token', clientId: 'id', clientSecret: 'a-secret-value' };
@@ -21,6 +21,10 @@ const bad: [string, Partial<Record<keyof ClientCredentialsOptions, unknown>>, Re
   ['a retry option that is not a number', { retry: { retries: 'three' } }, /retry.retries/],
   ['a store that is not a store', { store: {} }, /TokenStore/],
   ['an httpClient that is not axios', { httpClient: {} }, /axios instance/],
+  ['a retry option that is a string', { retry: 'fast' }, /retry must be an object/],
+  ['params given as a Map', { params: new Map([['organization', 'x']]) }, /params must be an object/],
+  ['a store whose lock is not a function', { store: { get: async () => undefined, set: async () => undefined, delete: async () => false, lock: true } }, /store.lock must be a function/],
+  ['an absurd defaultExpiresInSeconds', { defaultExpiresInSeconds: 1e15 }, /defaultExpiresInSeconds/],
 ];
 
 describe('configuration errors', () => {
@@ -72,4 +76,29 @@ test('treats *.localhost names as loopback for plain http (RFC 6761)', () => {
   expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token' })).not.toThrow();
   expect(() => attachAuth(axios.create({ baseURL: 'http://api.localhost:8080' }), new ClientCredentialsProvider(base))).not.toThrow();
   expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://localhost.evil.com/token' })).toThrow(ConfigurationError);
+});
+
+describe('bad inputs to methods are typed errors, not TypeErrors', () => {
+  const provider = () => new ClientCredentialsProvider(base);
+
+  test('getToken with a signal that is not an AbortSignal', async () => {
+    await expect(provider().getToken({ signal: {} as AbortSignal })).rejects.toBeInstanceOf(ConfigurationError);
+  });
+
+  test('on with an unknown event or a listener that is not a function', () => {
+    expect(() => provider().on('tokens' as 'token', () => undefined)).toThrow(ConfigurationError);
+    expect(() => provider().on('token', 'x' as never)).toThrow(ConfigurationError);
+    expect(() => provider().once('token', 'x' as never)).toThrow(ConfigurationError);
+  });
+
+  test('hasScope without a token or without a scope', () => {
+    expect(() => hasScope(undefined as never, 'a')).toThrow(ConfigurationError);
+    expect(() => hasScope({ scope: ['a'] }, undefined as never)).toThrow(ConfigurationError);
+    expect(hasScope({ scope: ['a', 'b'] }, 'b a')).toBe(true);
+    expect(hasScope({ scope: ['a'] }, ['a', 'c'])).toBe(false);
+  });
+
+  test('invalidate without a token', () => {
+    expect(() => provider().invalidate(undefined as never)).toThrow(ConfigurationError);
+  });
 });

@@ -69,6 +69,15 @@ describe('the cache', () => {
     expect(token.expiresAt).toBe(exp * 1000);
   });
 
+  test('ignores a JWT exp further away than ten years and falls back to defaultExpiresInSeconds', async () => {
+    const { clock, provider, reply } = setup({ defaultExpiresInSeconds: 100, expiryLeewaySeconds: 0 });
+    reply((n) => ({ access_token: jwt({ exp: Math.floor(clock.now / 1000) + 20 * 365 * 24 * 3600, n }) }));
+    const first = await provider.getToken();
+    expect(first.expiresAt).toBeUndefined();
+    clock.now += 100_000;
+    expect((await provider.getToken()).accessToken).not.toBe(first.accessToken);
+  });
+
   test('falls back to defaultExpiresInSeconds for an opaque token without expires_in', async () => {
     const { clock, provider, reply } = setup({ defaultExpiresInSeconds: 100, expiryLeewaySeconds: 0 });
     reply((n) => ({ access_token: `t${n}` }));

@@ -1,4 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { ConfigurationError } from './errors.js';
 import type { RetryInfo } from './grant.js';
 
 /** Emitted when a token is obtained; never carries the token. */
@@ -85,6 +86,8 @@ export class ProviderEventSource {
 
   /** Adds a listener. */
   on<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
+    if (!Object.prototype.hasOwnProperty.call(CHANNELS, name)) throw new ConfigurationError(`Unknown event ${JSON.stringify(name)}: use one of ${Object.keys(CHANNELS).join(', ')}.`);
+    if (typeof listener !== 'function') throw new ConfigurationError(`The listener for ${String(name)} must be a function.`);
     let set = this.#listeners.get(name);
     if (!set) this.#listeners.set(name, (set = new Set()));
     set.add(listener as Listener<never>);
@@ -108,6 +111,7 @@ export class ProviderEventSource {
 
   /** Adds a listener called at most once; {@link off} with the same listener removes it. */
   once<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
+    if (typeof listener !== 'function') throw new ConfigurationError(`The listener for ${String(name)} must be a function.`);
     let fired = false;
     const wrapper: Listener<K> = (event) => {
       this.#listeners.get(name)?.delete(wrapper as Listener<never>);

@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
 import { ConfigurationError } from './errors.js';
 import { isLoopbackHost } from './origin.js';
+import { MAX_LIFETIME_SECONDS } from './token-response.js';
 import { resolveRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import type { TokenStore } from './token-store.js';
 
@@ -161,7 +162,7 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
   const bad = scope.find((s) => !SCOPE_TOKEN.test(s));
   if (bad !== undefined) throw new ConfigurationError(`scope ${JSON.stringify(bad)} has a character RFC 6749 §3.3 forbids (a quote, a backslash or a control character).`);
   const params = options.params ?? {};
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new ConfigurationError('params must be an object of form fields, e.g. { organization: "org_123" }.');
+  if (typeof params !== 'object' || params === null || Array.isArray(params) || (Object.getPrototypeOf(params) !== Object.prototype && Object.getPrototypeOf(params) !== null)) throw new ConfigurationError('params must be an object of form fields, e.g. { organization: "org_123" }.');
   for (const [key, value] of Object.entries(params)) {
     if (RESERVED_PARAMS.includes(key)) {
       throw new ConfigurationError(`params.${key} is reserved: the library sets ${key} itself. Use the clientId, clientSecret and authMethod options instead.`);
@@ -188,6 +189,10 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
   if (store !== undefined && (typeof store !== 'object' || store === null || ['get', 'set', 'delete'].some((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function'))) {
     throw new ConfigurationError('store must implement the TokenStore interface (get, set, delete), e.g. redisStore(client) from axios-client-credentials/redis.');
   }
+  for (const method of ['lock', 'unlock', 'extendLock', 'waitForChange'] as const) {
+    const value = (store as unknown as Record<string, unknown> | undefined)?.[method];
+    if (value !== undefined && typeof value !== 'function') throw new ConfigurationError(`store.${method} must be a function when present.`);
+  }
   if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigurationError('now must be a function returning ms since the epoch.');
   const refreshRatio = options.refreshRatio === false ? false : number(options.refreshRatio, 'refreshRatio', 0.8, { min: 0.05, max: 1 });
   const timeoutMs = number(options.timeoutMs, 'timeoutMs', 10_000, { min: 1, max: 2_147_483_647 });
@@ -205,8 +210,8 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     audience: options.audience,
     resource,
     params: { ...params },
-    expiryLeewayMs: number(options.expiryLeewaySeconds, 'expiryLeewaySeconds', 30) * 1000,
-    defaultExpiresInMs: number(options.defaultExpiresInSeconds, 'defaultExpiresInSeconds', 300) * 1000,
+    expiryLeewayMs: number(options.expiryLeewaySeconds, 'expiryLeewaySeconds', 30, { max: MAX_LIFETIME_SECONDS }) * 1000,
+    defaultExpiresInMs: number(options.defaultExpiresInSeconds, 'defaultExpiresInSeconds', 300, { max: MAX_LIFETIME_SECONDS }) * 1000,
     refreshRatio,
     timeoutMs,
     retry: resolveRetry(options.retry),

@@ -31,6 +31,9 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
 
 export function resolveRetry(option: RetryOptions | false | undefined): RetryPolicy {
   if (option === false) return { ...DEFAULT_RETRY, retries: 0 };
+  if (option !== undefined && (typeof option !== 'object' || option === null || Array.isArray(option))) {
+    throw new ConfigurationError('retry must be an object such as { retries: 3, baseDelayMs: 200 }, or false to turn retries off.');
+  }
   const policy = { ...DEFAULT_RETRY, ...dropUndefined(option ?? {}) };
   for (const key of ['retries', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs'] as const) {
     const value = policy[key];

@@ -1,3 +1,4 @@
+import { ConfigurationError } from './errors.js';
 import type { AccessToken } from './token-response.js';
 
 /**
@@ -9,6 +10,8 @@ import type { AccessToken } from './token-response.js';
  * if (!hasScope(await tokens.getToken(), 'account-data:manage')) { ... }
  */
 export function hasScope(token: Pick<AccessToken, 'scope'>, required: string | readonly string[]): boolean {
+  if (typeof token !== 'object' || token === null || !Array.isArray(token.scope)) throw new ConfigurationError('hasScope needs a token from getToken() as its first argument.');
+  if (typeof required !== 'string' && !Array.isArray(required)) throw new ConfigurationError('hasScope needs the required scope as a string or an array of strings.');
   const wanted = typeof required === 'string' ? required.split(/\s+/).filter(Boolean) : required;
   const granted = new Set(token.scope);
   return wanted.every((scope) => granted.has(scope));

@@ -124,6 +124,9 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       return Promise.reject(new ConfigurationError('getToken takes an options object: { forceRefresh?, signal? }.'));
     }
     const { forceRefresh = false, signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(new ConfigurationError('getToken signal must be an AbortSignal, e.g. AbortSignal.timeout(5000) or controller.signal.'));
+    }
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (!forceRefresh) {
       const cached = this.peekToken();

@@ -44,7 +44,7 @@ export interface TokenRecord {
 /** RFC 6750 §2.1 b64token: a token can never carry a space, CR or LF into a header. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** Anything above ten years is not a lifetime but a bug. */
-const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600;
+export const MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600;
 
 function redactedView(token: AccessToken): object {
   return { accessToken: REDACTED, tokenType: token.tokenType, expiresAt: token.expiresAt, scope: token.scope };
@@ -71,8 +71,8 @@ export function invalidResponse(message: string, status: number, details: { erro
 function parseExpiresIn(value: unknown, status: number): number | undefined {
   if (value === undefined || value === null) return undefined;
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_EXPIRES_IN_SECONDS) {
-    throw invalidResponse(`Token endpoint returned an invalid expires_in (${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value)}): expected a number of seconds from 0 to ${MAX_EXPIRES_IN_SECONDS}.`, status);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_LIFETIME_SECONDS) {
+    throw invalidResponse(`Token endpoint returned an invalid expires_in (${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value)}): expected a number of seconds from 0 to ${MAX_LIFETIME_SECONDS}.`, status);
   }
   return seconds;
 }
@@ -117,7 +117,10 @@ export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: A
   }
   const tokenType = parseTokenType(response.token_type, ctx.status);
   const lifetimeSeconds = parseExpiresIn(response.expires_in, ctx.status);
-  const expiresAt = lifetimeSeconds !== undefined ? ctx.sentAt + lifetimeSeconds * 1000 : jwtExpiresAt(accessToken);
+  const jwtExpiry = lifetimeSeconds === undefined ? jwtExpiresAt(accessToken) : undefined;
+  // A JWT exp is held to the same bound as expires_in: beyond it, the default lifetime applies.
+  const usableJwtExpiry = jwtExpiry !== undefined && jwtExpiry - ctx.sentAt <= MAX_LIFETIME_SECONDS * 1000 ? jwtExpiry : undefined;
+  const expiresAt = lifetimeSeconds !== undefined ? ctx.sentAt + lifetimeSeconds * 1000 : usableJwtExpiry;
   let scope: readonly string[] = ctx.requestedScope;
   if (response.scope !== undefined && response.scope !== null) {
     if (typeof response.scope !== 'string') throw invalidResponse('Token endpoint returned a scope that is not a string.', ctx.status);
