@@ -141,11 +141,14 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     throw new ConfigurationError('attachAuth needs a ClientCredentialsProvider as its second argument.');
   }
   const policy = OriginPolicy.fromOptions(options.origins, api.defaults.baseURL, options.allowInsecureHttp === true);
-  /** The token each request we authenticated was sent with, by the config object axios hands the adapter. */
-  const sentWith = new WeakMap<object, AccessToken>();
   /** Header values this handle set lately, to tell them from a caller's own Authorization header. */
   const ours = new Set<string>();
   const state = { detached: false };
+  /**
+   * Marks the config object axios hands the adapter with the token it was sent with (one symbol per
+   * handle; axios's config merge copies no symbol, so a replay or a resend starts unmarked).
+   */
+  const sentWith = Symbol('axios-client-credentials.sentWith');
   const wrappers = new Map<unknown, AxiosAdapter>();
 
   let lastToken: AccessToken | undefined;
@@ -233,7 +236,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     }
     const value = headerFor(token);
     (config.headers as unknown as Record<string, unknown>)[key] = value;
-    sentWith.set(config, token);
+    (config as unknown as Record<symbol, unknown>)[sentWith] = token;
     const redirect = config.beforeRedirect as unknown;
     const original = typeof redirect === 'function' ? ((redirect as unknown as Record<symbol, unknown>)[ORIGINAL] ?? redirect) : undefined;
     config.beforeRedirect = guardFor(original) as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
@@ -344,7 +347,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
 
   const responseId = api.interceptors.response.use(undefined, (error: unknown) => {
     const config = (error as AxiosError | undefined)?.config;
-    const token = config ? sentWith.get(config) : undefined;
+    const token = config ? ((config as unknown as Record<symbol, unknown>)[sentWith] as AccessToken | undefined) : undefined;
     if (!token || !config || !axios.isAxiosError(error)) throw error;
     const status = error.response?.status;
     // A 401 or 403 from a redirect target the token was withheld from says nothing about the token.
