@@ -144,8 +144,9 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   /**
    * Drops the cached token, here and in the store, **only if it is still
    * `token`**, so that a late 401 for an older token never throws away a
-   * newer one. Resolves the token (or access token string) the API rejected.
-   * Returns whether the cached token was dropped.
+   * newer one. Pass the token (or access token string) the API rejected;
+   * it is never taken back from the store. Returns whether the cached token
+   * was dropped.
    */
   invalidate(token: AccessToken | string): boolean {
     const accessToken = typeof token === 'string' ? token : token?.accessToken;
