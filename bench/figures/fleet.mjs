@@ -133,6 +133,19 @@ export function fleetRows(results, pending) {
     r.storeErrors.length ? `${r.storeErrors.length} provider error events, first: ${r.storeErrors[0]}` : 'no provider error events';
   const waitText = (r) => (r.waits.length ? `${round(percentile(r.waits, 50), 1)} / ${round(percentile(r.waits, 99), 1)} ms` : 'no samples');
   const waitNote = (r) => `${r.waits.length} samples over ${r.tokenRequests.length} rounds, max ${round(Math.max(...r.waits), 1)} ms; token requests per round: ${r.tokenRequests.join(', ')}; ${okText(r)}; ${errorsText(r)}`;
+  /** A figure-9 row: p50/p99 wait of the processes that took another's token. */
+  const waitRow = (id, label, what, r, rowMethod) => ({
+    id,
+    label,
+    name: `Fleet: time for a waiting process to get the token another fetched, p50 / p99, ${what}`,
+    ours: pending ?? round(percentile(r.waits, 99), 1),
+    oursText: pending ?? waitText(r),
+    peer: 'n/a (no sharing)',
+    target: 'p99 ≤ 50 ms',
+    pass: pending ? null : r.waits.length > 0 && percentile(r.waits, 99) <= 50,
+    note: pending ? undefined : waitNote(r),
+    method: rowMethod,
+  });
   return [
     {
       id: '7a',
@@ -157,29 +170,7 @@ export function fleetRows(results, pending) {
       note: `ours ${rounds(memory)}, ${okText(memory)}; peer ${rounds(peer)}, ${okText(peer)}`,
       method,
     },
-    {
-      id: '9a',
-      label: 'Fleet wait for shared token p50/p99 (8×1)',
-      name: `Fleet: time for a waiting process to get the token another fetched, p50 / p99, ${PROCESSES} processes × 1 request`,
-      ours: pending ?? round(percentile(light.waits, 99), 1),
-      oursText: pending ?? waitText(light),
-      peer: 'n/a (no sharing)',
-      target: 'p99 ≤ 50 ms',
-      pass: pending ? null : light.waits.length > 0 && percentile(light.waits, 99) <= 50,
-      note: pending ? undefined : waitNote(light),
-      method: waitMethod,
-    },
-    {
-      id: '9b',
-      label: 'Same, under 8×100 load',
-      name: `Fleet: the same, in the ${PROCESSES}×${CONCURRENCY} rounds (2 cores, 9 busy processes)`,
-      ours: pending ?? round(percentile(redis.waits, 99), 1),
-      oursText: pending ?? waitText(redis),
-      peer: 'n/a (no sharing)',
-      target: 'p99 ≤ 50 ms',
-      pass: pending ? null : redis.waits.length > 0 && percentile(redis.waits, 99) <= 50,
-      note: pending ? undefined : waitNote(redis),
-      method: `${waitMethod} Here every process also sends ${CONCURRENCY} API requests as soon as it has the token, so CPU contention is part of the figure.`,
-    },
+    waitRow('9a', 'Fleet wait for shared token p50/p99 (8×1)', `${PROCESSES} processes × 1 request`, light, waitMethod),
+    waitRow('9b', 'Same, under 8×100 load', `in the ${PROCESSES}×${CONCURRENCY} rounds (2 cores, 9 busy processes)`, redis, `${waitMethod} Here every process also sends ${CONCURRENCY} API requests as soon as it has the token, so CPU contention is part of the figure.`),
   ];
 }
