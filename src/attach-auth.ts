@@ -5,6 +5,7 @@ import type { RequestAuthOptions } from './axios-config.js';
 import { AuthenticationError, ConfigurationError, PermissionError } from './errors.js';
 import { OriginPolicy } from './origin.js';
 import { displayUrl, hideProperty } from './redact.js';
+import { RedirectGuard } from './redirect-guard.js';
 import type { ClientCredentialsProvider } from './token-provider.js';
 import type { AccessToken } from './token-response.js';
 import { challengeSchemes, parseBearerChallenge } from './www-authenticate.js';
@@ -35,10 +36,8 @@ interface HeaderBag {
   set(name: string, value: string): unknown;
   delete(name: string): unknown;
 }
-type Redirect = (options: Record<string, unknown>, ...rest: unknown[]) => void;
 
 const OWNER = Symbol('axios-client-credentials.owner');
-const ORIGINAL = Symbol('axios-client-credentials.original');
 const AUTHORIZATION = /^authorization$/i;
 
 /** A request body that the first send consumed: a Node stream (also `form-data`), a web stream, an async iterable. */
@@ -165,26 +164,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     return value;
   };
 
-  const guards = new WeakMap<object, Redirect>();
-  const guardFor = (original: unknown): Redirect => {
-    if (typeof original !== 'function') return plainGuard;
-    let guard = guards.get(original);
-    if (!guard) guards.set(original, (guard = guardRedirect(original)));
-    return guard;
-  };
-  const guardRedirect = (original: unknown): Redirect => {
-    const guard: Redirect = (redirect, ...rest) => {
-      const href = typeof redirect.href === 'string' ? redirect.href : `${String(redirect.protocol)}//${String(redirect.hostname)}${redirect.port ? `:${String(redirect.port)}` : ''}`;
-      const headers = redirect.headers as Record<string, unknown> | undefined;
-      if (headers && !policy.allowsUrl(href)) {
-        for (const name of Object.keys(headers)) if (AUTHORIZATION.test(name)) delete headers[name];
-      }
-      if (typeof original === 'function') (original as Redirect)(redirect, ...rest);
-    };
-    (guard as unknown as Record<symbol, unknown>)[ORIGINAL] = original;
-    return guard;
-  };
-  const plainGuard = guardRedirect(undefined);
+  const redirects = new RedirectGuard(policy);
 
   const waitForToken = (config: InternalAxiosRequestConfig): Promise<AccessToken> => {
     const controller = new AbortController();
@@ -237,9 +217,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     const value = headerFor(token);
     (config.headers as unknown as Record<string, unknown>)[key] = value;
     (config as unknown as Record<symbol, unknown>)[sentWith] = token;
-    const redirect = config.beforeRedirect as unknown;
-    const original = typeof redirect === 'function' ? ((redirect as unknown as Record<symbol, unknown>)[ORIGINAL] ?? redirect) : undefined;
-    config.beforeRedirect = guardFor(original) as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
+    config.beforeRedirect = redirects.wrap(config.beforeRedirect);
     // The token leaves the config as soon as the request is sent, so no interceptor, retry or log sees it, in whatever order they were added.
     return adapter(config).then(
       (response) => {
