@@ -72,9 +72,11 @@ describe('configuration errors', () => {
   });
 });
 
-test('treats *.localhost names as loopback for plain http (RFC 6761)', () => {
-  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token' })).not.toThrow();
-  expect(() => attachAuth(axios.create({ baseURL: 'http://api.localhost:8080' }), new ClientCredentialsProvider(base))).not.toThrow();
+test('does not treat *.localhost names as loopback for plain http: the system resolver may send them to DNS', () => {
+  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token' })).toThrow(ConfigurationError);
+  expect(() => attachAuth(axios.create({ baseURL: 'http://api.localhost:8080' }), new ClientCredentialsProvider(base))).toThrow(ConfigurationError);
+  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://localhost:8080/token' })).not.toThrow();
+  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token', allowInsecureHttp: true })).not.toThrow();
   expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://localhost.evil.com/token' })).toThrow(ConfigurationError);
 });
 

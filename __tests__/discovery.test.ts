@@ -4,7 +4,9 @@
  */
 import axios, { type AxiosAdapter } from 'axios';
 import { apitureIssuers, attachAuth, ClientCredentialsProvider, DiscoveryError, type ErrorEvent } from '../src/index.js';
+import https from 'node:https';
 import { json, startServer, type TestServer } from './helpers/http.js';
+import { makeCa, startHttpsServer } from './helpers/tls.js';
 import { basicOf, closedPortUrl, formOf, manualClock, rejectionOf } from './helpers/vendors/common.js';
 
 const credentials = { clientId: 'disco-client', clientSecret: 'disco-secret-5a4b' };
@@ -175,6 +177,39 @@ describe('checking the metadata', () => {
     const error = await rejectionOf(provider.getToken());
     expect(error).toBeInstanceOf(DiscoveryError);
     expect((error as Error).message).toContain('token_endpoint');
+  });
+});
+
+describe('an https issuer never leads to plain http', () => {
+  const ca = makeCa();
+  const httpClient = () => axios.create({ httpsAgent: new https.Agent({ ca: ca.cert }) });
+
+  it.each([
+    ['a loopback', (origin: string) => `${origin}/token`],
+    ['a loopback, with allowInsecureHttp,', (origin: string) => `${origin}/token`, true],
+  ])('refuses %s plain-http token_endpoint in an https issuer\'s document, and sends the credentials nowhere', async (_, endpoint, allowInsecureHttp = false) => {
+    const clear = await startServer((_req, res) => json(res, 200, { access_token: 'leaked', token_type: 'Bearer' }));
+    const issuer = await startHttpsServer(ca, (req, res) => {
+      const origin = `https://127.0.0.1:${String(req.headers.host).split(':')[1]}`;
+      if (req.url === '/.well-known/openid-configuration') return json(res, 200, { issuer: `${origin}/`, token_endpoint: endpoint(clear.origin) });
+      json(res, 404, {});
+    });
+    const provider = new ClientCredentialsProvider({ issuer: `${issuer.origin}/`, ...credentials, httpClient: httpClient(), allowInsecureHttp });
+    const error = await rejectionOf(provider.getToken());
+    expect(error).toBeInstanceOf(DiscoveryError);
+    expect((error as Error).message).toMatch(/plain-http token_endpoint for the https issuer/);
+    expect(clear.requests).toHaveLength(0);
+  });
+
+  it('uses an https token_endpoint of an https issuer', async () => {
+    const issuer = await startHttpsServer(ca, (req, res) => {
+      const origin = `https://127.0.0.1:${String(req.headers.host).split(':')[1]}`;
+      if (req.url === '/.well-known/openid-configuration') return json(res, 200, { issuer: `${origin}/`, token_endpoint: `${origin}/token` });
+      if (req.url === '/token') return json(res, 200, { access_token: 'tls-token', token_type: 'Bearer', expires_in: 60 });
+      json(res, 404, {});
+    });
+    const provider = new ClientCredentialsProvider({ issuer: `${issuer.origin}/`, ...credentials, httpClient: httpClient() });
+    expect((await provider.getToken()).accessToken).toBe('tls-token');
   });
 });
 

@@ -60,16 +60,28 @@ function validate(doc: Record<string, unknown>, issuer: string, url: string, che
   if (typeof doc.token_endpoint !== 'string') {
     throw new DiscoveryError(`Discovery document at ${displayUrl(url)} has no token_endpoint.`);
   }
-  try {
-    checkUrl(doc.token_endpoint, 'the discovered token_endpoint');
-  } catch (error) {
-    throw new DiscoveryError(`Discovery document at ${displayUrl(url)} has an unusable token_endpoint: ${(error as Error).message}`, { cause: error });
-  }
+  checkDiscoveredUrl(doc.token_endpoint, 'token_endpoint', issuer, url, checkUrl);
   const methods = doc.token_endpoint_auth_methods_supported;
   if (methods !== undefined && !(Array.isArray(methods) && methods.every((m) => typeof m === 'string'))) {
     throw new DiscoveryError(`Discovery document at ${displayUrl(url)} has a token_endpoint_auth_methods_supported that is not a list of strings.`);
   }
   return doc as ServerMetadata;
+}
+
+/**
+ * Checks an endpoint a discovery document names: usable as configured, and never a
+ * downgrade: an `https:` issuer leads only to `https:` endpoints, loopback or not,
+ * whatever `allowInsecureHttp` says (the client's credentials would otherwise leave in clear).
+ */
+function checkDiscoveredUrl(endpoint: string, field: string, issuer: string, url: string, checkUrl: (url: string, what: string) => void): void {
+  try {
+    checkUrl(endpoint, `the discovered ${field}`);
+  } catch (error) {
+    throw new DiscoveryError(`Discovery document at ${displayUrl(url)} has an unusable ${field}: ${(error as Error).message}`, { cause: error });
+  }
+  if (new URL(issuer).protocol === 'https:' && new URL(endpoint).protocol !== 'https:') {
+    throw new DiscoveryError(`Discovery document at ${displayUrl(url)} names a plain-http ${field} for the https issuer ${displayUrl(issuer)}; it is not used, so the client's credentials never leave in clear.`);
+  }
 }
 
 /**

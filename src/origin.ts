@@ -2,10 +2,16 @@ import { ConfigurationError } from './errors.js';
 
 /** axios's own test for an absolute URL (`scheme://` or protocol-relative `//`). */
 const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;
-/** Loopback hosts: localhost and its subdomains (RFC 6761), 127.0.0.0/8, ::1. */
-const LOOPBACK = /^((.+\.)?localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+/** Loopback hosts: `localhost` itself, 127.0.0.0/8, ::1. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
-/** Whether a URL hostname is loopback, where plain http cannot leave the machine. */
+/**
+ * Whether a URL hostname is loopback, where plain http cannot leave the machine.
+ *
+ * Subdomains of `localhost` (`api.localhost`) are not: RFC 6761 §6.3 only asks
+ * resolvers to keep them on loopback, and a glibc resolver without a local
+ * rule forwards them to DNS, which may answer with any address.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK.test(hostname);
 }
