@@ -110,6 +110,32 @@ function timeoutError(config: InternalAxiosRequestConfig, timeout: number): Axio
   return new AxiosError(`timeout of ${timeout}ms exceeded while waiting for an access token`, code, config);
 }
 
+/** What one send with our token was: the token, and whether it was this library's replay of a 401. */
+interface Send {
+  token: AccessToken;
+  replay: boolean;
+}
+
+/**
+ * A replay's proof of origin: an object only this module makes, good for one send. axios's config
+ * merge passes it through by reference (it is not a plain object), so the replay's final config
+ * carries it; any later copy carries one already used, and is a new request, not a replay.
+ */
+class ReplayTicket {}
+const liveTickets = new WeakSet<ReplayTicket>();
+
+function issueReplayTicket(): ReplayTicket {
+  const ticket = new ReplayTicket();
+  liveTickets.add(ticket);
+  return ticket;
+}
+
+/** Whether this send is the replay its ticket was issued for; the ticket is used up either way. */
+function takeReplayTicket(config: InternalAxiosRequestConfig): boolean {
+  const ticket = config.clientCredentials?.replayTicket;
+  return ticket instanceof ReplayTicket && liveTickets.delete(ticket);
+}
+
 function methodOf(config: InternalAxiosRequestConfig): string {
   return (config.method ?? 'get').toUpperCase();
 }
@@ -144,10 +170,11 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
   const ours = new Set<string>();
   const state = { detached: false };
   /**
-   * Marks the config object axios hands the adapter with the token it was sent with (one symbol per
-   * handle; axios's config merge copies no symbol, so a replay or a resend starts unmarked).
+   * The one source of truth for "this request carried our token": the config object axios handed the
+   * adapter, mapped to the send. A copy of that config (`{ ...config }`, axios's config merge, a resend
+   * of `error.config`) is another object, so it can never pass for a request that carried the token.
    */
-  const sentWith = Symbol('axios-client-credentials.sentWith');
+  const sends = new WeakMap<object, Send>();
   const wrappers = new Map<unknown, AxiosAdapter>();
 
   let lastToken: AccessToken | undefined;
@@ -206,7 +233,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
   };
 
   /** Sets the token on the request, sends it, and takes the token back off once the adapter settles. */
-  const authorize = (config: InternalAxiosRequestConfig, adapter: AxiosAdapter, key: string, token: AccessToken, waitedSince: number | undefined): Promise<AxiosResponse> => {
+  const authorize = (config: InternalAxiosRequestConfig, adapter: AxiosAdapter, key: string, token: AccessToken, replay: boolean, waitedSince: number | undefined): Promise<AxiosResponse> => {
     const timeout = config.timeout;
     if (waitedSince !== undefined && typeof timeout === 'number' && timeout > 0) {
       // axios's timeout is the budget of the whole call: the HTTP exchange gets what the token wait left.
@@ -216,10 +243,16 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     }
     const value = headerFor(token);
     (config.headers as unknown as Record<string, unknown>)[key] = value;
-    (config as unknown as Record<symbol, unknown>)[sentWith] = token;
+    sends.set(config, { token, replay });
     config.beforeRedirect = redirects.wrap(config.beforeRedirect);
     // The token leaves the config as soon as the request is sent, so no interceptor, retry or log sees it, in whatever order they were added.
-    return adapter(config).then(
+    let sending: Promise<AxiosResponse>;
+    try {
+      sending = adapter(config);
+    } catch (error) {
+      sending = Promise.reject(error); // an adapter that throws at once must not leave the token behind either
+    }
+    return sending.then(
       (response) => {
         if (timeout !== undefined) config.timeout = timeout;
         scrub(config, key, value, response);
@@ -235,7 +268,8 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
 
   const send = (config: InternalAxiosRequestConfig, spec: AdapterSpec): Promise<AxiosResponse> => {
     const adapter = resolveAdapter(spec, config);
-    if (state.detached || !policy.allows(config)) return adapter(config);
+    const replay = takeReplayTicket(config);
+    if (state.detached || config.clientCredentials?.skip || !policy.allows(config)) return adapter(config);
     const headers = config.headers as unknown as Record<string, unknown>;
     let key = authorizationKey(headers);
     if (key === undefined) key = 'Authorization';
@@ -247,10 +281,10 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     }
     if (isSpecFormData(config.data) && adapter === httpAdapter()) pinBoundary(config.headers as unknown as HeaderBag);
     const cached = provider.peekToken();
-    if (cached) return authorize(config, adapter, key, cached, undefined);
+    if (cached) return authorize(config, adapter, key, cached, replay, undefined);
     const waitedSince = Date.now();
     const header = key;
-    return waitForToken(config).then((token) => authorize(config, adapter, header, token, waitedSince));
+    return waitForToken(config).then((token) => authorize(config, adapter, header, token, replay, waitedSince));
   };
 
   /** Whether an Authorization value came from the instance's default headers (replaced by ours) rather than from the request. */
@@ -288,7 +322,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
     { synchronous: true },
   );
 
-  const onUnauthorized = (error: AxiosError, config: InternalAxiosRequestConfig, token: AccessToken): Promise<AxiosResponse> => {
+  const onUnauthorized = (error: AxiosError, config: InternalAxiosRequestConfig, { token, replay: wasReplay }: Send): Promise<AxiosResponse> => {
     const settings: RequestAuthOptions = config.clientCredentials ?? {};
     const where = `${methodOf(config)} ${displayUrl(OriginPolicy.fullUrl(config))}`;
     const header = error.response?.headers?.['www-authenticate'] as string | undefined;
@@ -298,7 +332,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
       throw new AuthenticationError(`The API rejected ${where} with 401 asking for ${schemes.join(', ')} authentication, not a Bearer token; the token was kept and the request not replayed.`, error, 'other-scheme');
     }
     provider.invalidate(token);
-    if (settings.isReplay) {
+    if (wasReplay) {
       throw new AuthenticationError(`The API rejected ${where} with 401 again after one replay with a fresh token; the client may not be allowed to use this API.`, error, 'rejected-after-replay', challenge);
     }
     if (settings.replay === false) {
@@ -312,7 +346,7 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
       ...config,
       // The body is already transformed; transforming it again could change it.
       transformRequest: [],
-      clientCredentials: { ...settings, isReplay: true },
+      clientCredentials: { ...settings, isReplay: true, replayTicket: issueReplayTicket() },
     } as InternalAxiosRequestConfig;
     return api.request(replay);
   };
@@ -325,12 +359,12 @@ export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvid
 
   const responseId = api.interceptors.response.use(undefined, (error: unknown) => {
     const config = (error as AxiosError | undefined)?.config;
-    const token = config ? ((config as unknown as Record<symbol, unknown>)[sentWith] as AccessToken | undefined) : undefined;
-    if (!token || !config || !axios.isAxiosError(error)) throw error;
+    const send = config ? sends.get(config) : undefined;
+    if (!send || !config || !axios.isAxiosError(error)) throw error;
     const status = error.response?.status;
     // A 401 or 403 from a redirect target the token was withheld from says nothing about the token.
     if ((status === 401 || status === 403) && !answeredByAllowedOrigin(error)) throw error;
-    if (status === 401) return onUnauthorized(error, config, token);
+    if (status === 401) return onUnauthorized(error, config, send);
     if (status === 403) {
       const challenge = parseBearerChallenge(error.response?.headers?.['www-authenticate'] as string | undefined);
       const url = displayUrl(OriginPolicy.fullUrl(config));

@@ -4,8 +4,13 @@ export interface RequestAuthOptions {
   skip?: boolean | undefined;
   /** Replay this request once with a fresh token if the API answers 401. @default true */
   replay?: boolean | undefined;
-  /** Set by the library on the replay of a request; not for users to set. */
+  /**
+   * Set by the library on the replay of a request, for interceptors and logs to see; not for users to
+   * set. The library itself never trusts it: a copy of a replay's config is a new request.
+   */
   readonly isReplay?: boolean | undefined;
+  /** @internal The library's proof that a request is its own replay; good for one send. */
+  readonly replayTicket?: object | undefined;
 }
 
 declare module 'axios' {
