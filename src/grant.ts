@@ -3,6 +3,7 @@ import { applyClientAuth, type ClientAuthMethod } from './client-auth.js';
 import { TokenEndpointError } from './errors.js';
 import { displayUrl, scrub } from './redact.js';
 import { parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
+import { sleep } from './timers.js';
 import { errorFromBody, invalidResponse, parseTokenResponse, type AccessToken } from './token-response.js';
 
 /** Largest token or discovery response body read, in bytes. */
@@ -34,8 +35,6 @@ export interface HttpContext {
 export type Exchange =
   | { kind: 'answer'; status: number; headers: AxiosResponse['headers']; text: string; sentAt: number; attempts: number; startedAt: number }
   | { kind: 'network'; reason: string; message: string; cause: Error; attempts: number };
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Sends one request to the authorization server, retrying transient failures

@@ -9,6 +9,7 @@ import { scrub } from './redact.js';
 import { cacheKey, decodeToken, deriveKey, encodeToken, type StoredToken } from './token-codec.js';
 import type { AccessToken, TokenRecord } from './token-response.js';
 import type { TokenStore } from './token-store.js';
+import { sleep, unref } from './timers.js';
 
 /** Options of {@link ClientCredentialsProvider.getToken}. */
 export interface GetTokenOptions {
@@ -35,7 +36,6 @@ interface Acquired {
 const STORE_FAILED = Symbol('store failed');
 /** After a store failure, token requests skip the store this long before trying it again. */
 const STORE_RETRY_MS = 1000;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs the OAuth 2.0 client credentials grant and keeps the token: cached
@@ -67,6 +67,9 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   readonly #rejected: string[] = [];
   #storeDown = false;
   #storeRetryAt = 0;
+  /** Callers waiting for a token now, and the timer that keeps the process open for them. */
+  #waiting = 0;
+  #holdOpen: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ClientCredentialsOptions) {
     super();
@@ -138,7 +141,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       if (failure && this.#o.now() < failure.until) return Promise.reject(failure.error);
       flight = this.#startFlight(false, forceRefresh ? this.#record?.token.accessToken : undefined);
     }
-    return signal ? abortable(flight, signal) : flight;
+    return this.#wait(flight, signal);
   }
 
   /**
@@ -165,6 +168,20 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       void this.#storeCall(() => store.delete(endpoint.key, stored));
     }
     return true;
+  }
+
+  /**
+   * `flight` for one caller. While anyone waits, the process stays open (the retry back-off and store
+   * timers do not hold it); a flight nobody waits for, a background refresh, lets a finished script exit.
+   */
+  #wait(flight: Promise<AccessToken>, signal: AbortSignal | undefined): Promise<AccessToken> {
+    if (this.#waiting++ === 0) this.#holdOpen = setInterval(() => {}, 2 ** 30);
+    const waited = signal ? abortable(flight, signal) : flight;
+    const done = (): void => {
+      if (--this.#waiting === 0) clearInterval(this.#holdOpen);
+    };
+    waited.then(done, done);
+    return waited;
   }
 
   #makeEndpoint(tokenUrl: string, authMethod: GrantRequest['authMethod']): Endpoint {
@@ -272,7 +289,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const heartbeat = store.extendLock
       ? setInterval(() => void this.#storeCall(() => store.extendLock!(endpoint.key, lockId, ttl)), Math.max(1, Math.floor(ttl / 3)))
       : undefined;
-    heartbeat?.unref();
+    unref(heartbeat);
     const release = (): void => {
       clearInterval(heartbeat);
       if (store.unlock) void this.#storeCall(() => store.unlock!(endpoint.key, lockId));
@@ -360,7 +377,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     try {
       const timeout = new Promise<never>((_, reject) => {
         // Timers run before pending I/O: after a blocked event loop, give an answer that already arrived one turn to land.
-        timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs);
+        timer = unref(setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs));
       });
       const result = await Promise.race([Promise.resolve().then(call), timeout]);
       this.#storeDown = false;
