@@ -54,7 +54,12 @@ export interface ClientCredentialsOptions {
   store?: TokenStore | undefined;
   /** Time limit of one store call, in ms; past it the provider goes on without the store. @default 250 */
   storeTimeoutMs?: number | undefined;
-  /** How long a process holds the store's fetch lock, in ms. @default timeoutMs + 2000 */
+  /**
+   * How long a process holds the store's fetch lock, in ms. A store with `extendLock` (such as
+   * `redisStore`) has the holder extend it every third of this while it fetches, so it can be short: when
+   * the holder dies, another process takes over within this time.
+   * @default 2000 with a store that has `extendLock`, else timeoutMs + 2000 (the lock must outlast a whole token request)
+   */
   lockTtlMs?: number | undefined;
   /** Key material for encrypting tokens at rest in the store. @default the client secret */
   encryptionKey?: string | Uint8Array | undefined;
@@ -87,6 +92,8 @@ export interface ResolvedOptions {
   now: () => number;
 }
 
+/** The default lock TTL of a store whose holder heartbeats its lock: a dead holder's lock is taken over this fast. */
+const HEARTBEAT_LOCK_TTL_MS = 2000;
 const RESERVED_PARAMS = ['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
 /** RFC 6749 §3.3 scope-token. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -220,7 +227,7 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     allowInsecureHttp,
     store,
     storeTimeoutMs: number(options.storeTimeoutMs, 'storeTimeoutMs', 250, { min: 1 }),
-    lockTtlMs: number(options.lockTtlMs, 'lockTtlMs', timeoutMs + 2000, { min: 1 }),
+    lockTtlMs: number(options.lockTtlMs, 'lockTtlMs', store?.extendLock ? HEARTBEAT_LOCK_TTL_MS : timeoutMs + 2000, { min: 1 }),
     encryptionKey,
     now: options.now ?? Date.now,
   };
