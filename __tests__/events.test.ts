@@ -265,7 +265,7 @@ describe('no secret in any event', () => {
       await rejectionOf(client.post('/transfers', {}));
       const echoFailure = (_req: unknown, res: Parameters<typeof json>[0]) => json(res, 500, { error: 'server_error', error_description: `no ${credentials.clientSecret}` });
       endpoint.script(echoFailure, echoFailure, echoFailure, echoFailure);
-      clock.advance(3000_000);
+      clock.advance(3569_000); // past the refresh point of the 3600 s token (3568 s), before it goes stale
       await client.get('/plain');
       await until(() => seen.some((e) => e.name === 'error'), 'the failed background refresh');
 

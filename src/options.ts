@@ -35,9 +35,14 @@ export interface ClientCredentialsOptions {
   /** Lifetime assumed when the response has no `expires_in` and the token is not a JWT with `exp`. @default 300 */
   defaultExpiresInSeconds?: number | undefined;
   /**
-   * Fraction of a token's usable lifetime after which the next request starts
-   * one background refresh while still using the current token; `false` turns
-   * background refresh off. @default 0.8
+   * When the next request starts one background refresh while still using the current token.
+   * By default, ahead of the end of the usable lifetime by what the token endpoint needs: its slowest
+   * answer lately for each attempt the retry policy allows and the back-off between them (at least
+   * 1 s), plus `failureCooldownMs` so a failed refresh gets one more try; at most 20 % of the usable
+   * lifetime. Steady traffic then costs about one grant per token lifetime (1.001 for a one-hour
+   * token) and never waits. A number is a fixed fraction of the usable lifetime instead; `false`
+   * turns background refresh off.
+   * @default adaptive
    */
   refreshRatio?: number | false | undefined;
   /** Time limit of one token (or discovery) request, in ms. @default 10000 */
@@ -79,7 +84,7 @@ export interface ResolvedOptions {
   params: Readonly<Record<string, string>>;
   expiryLeewayMs: number;
   defaultExpiresInMs: number;
-  refreshRatio: number | false;
+  refreshRatio: number | false | undefined;
   timeoutMs: number;
   retry: RetryPolicy;
   failureCooldownMs: number;
@@ -201,7 +206,7 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     if (value !== undefined && typeof value !== 'function') throw new ConfigurationError(`store.${method} must be a function when present.`);
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigurationError('now must be a function returning ms since the epoch.');
-  const refreshRatio = options.refreshRatio === false ? false : number(options.refreshRatio, 'refreshRatio', 0.8, { min: 0.05, max: 1 });
+  const refreshRatio = options.refreshRatio === false || options.refreshRatio === undefined ? options.refreshRatio : number(options.refreshRatio, 'refreshRatio', 0, { min: 0.05, max: 1 });
   const timeoutMs = number(options.timeoutMs, 'timeoutMs', 10_000, { min: 1, max: 2_147_483_647 });
   const encryptionKey = options.encryptionKey;
   if (encryptionKey !== undefined && !(typeof encryptionKey === 'string' || encryptionKey instanceof Uint8Array) || (encryptionKey !== undefined && encryptionKey.length < 16)) {

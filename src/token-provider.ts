@@ -8,6 +8,7 @@ import { checkEndpointUrl, resolveOptions, type ClientCredentialsOptions, type R
 import { scrub } from './redact.js';
 import { cacheKey, decodeToken, deriveKey, encodeToken, type StoredToken } from './token-codec.js';
 import type { AccessToken, TokenRecord } from './token-response.js';
+import { refreshLeadMs, tokenTimes } from './refresh-policy.js';
 import type { TokenStore } from './token-store.js';
 import { sleep, unref } from './timers.js';
 
@@ -66,6 +67,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   /** Tokens the API rejected lately: never taken back from the store. */
   readonly #rejected: string[] = [];
   #storeDown = false;
+  /** How long the last few grants took (ms): how far ahead a refresh must start. */
+  readonly #grantMs: number[] = [];
   #storeRetryAt = 0;
   /** Callers waiting for a token now, and the timer that keeps the process open for them. */
   #waiting = 0;
@@ -321,6 +324,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   /** Runs the grant; the token goes to waiters at once and to the store alongside (see {@link Acquired.storing}). */
   async #grant(endpoint: Endpoint, background: boolean, store: TokenStore | undefined): Promise<Acquired> {
     const result = await requestToken(this.#http, endpoint.grant);
+    this.#grantMs.push(result.durationMs);
+    if (this.#grantMs.length > 8) this.#grantMs.shift();
     const o = this.#o;
     const expiresAt = result.token.expiresAt ?? result.sentAt + o.defaultExpiresInMs;
     const stored: StoredToken = { token: result.token, issuedAt: result.sentAt, expiresAt };
@@ -346,13 +351,12 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     return { record, stored: value };
   }
 
-  /** Cache times: used until expiry minus leeway (at most half the lifetime); refreshed at `refreshRatio` of that window. */
+  /** Cache times (see {@link tokenTimes}). */
   #toRecord(stored: StoredToken): TokenRecord {
     const o = this.#o;
-    const lifetime = Math.max(0, stored.expiresAt - stored.issuedAt);
-    const staleAt = stored.expiresAt - Math.min(o.expiryLeewayMs, lifetime / 2);
-    const refreshAt = o.refreshRatio === false ? Infinity : stored.issuedAt + o.refreshRatio * (staleAt - stored.issuedAt);
-    return { token: stored.token, issuedAt: stored.issuedAt, staleAt, refreshAt };
+    const leadMs = refreshLeadMs(Math.max(0, ...this.#grantMs), o.retry, o.failureCooldownMs);
+    const times = tokenTimes(stored.issuedAt, stored.expiresAt, { expiryLeewayMs: o.expiryLeewayMs, refreshRatio: o.refreshRatio, leadMs });
+    return { token: stored.token, issuedAt: stored.issuedAt, ...times };
   }
 
   #emitToken(record: TokenRecord, source: 'grant' | 'store', durationMs: number, attempts: number, background: boolean): void {

@@ -59,8 +59,8 @@ it('has no refresh token to use: before the token expires it repeats the client 
   const tokens = provider({ now: clock.now });
   const first = await tokens.getToken();
   expect(first.raw).not.toHaveProperty('refresh_token');
-  // 3600 s token: refreshed from 0.8 × (3600 − 30) s, well before it expires.
-  clock.advance(2900_000);
+  // 3600 s token, stale from 3570 s: refreshed from 2.4 s before that (the retry back-off and the failure cooldown).
+  clock.advance(3568_000);
   expect(await tokens.getToken()).toBe(first);
   await until(() => server.issued.length === 2, 'the renewed token');
   const renewal = server.tokenRequests[1]!;

@@ -40,10 +40,10 @@ it('keeps the token for its expires_in of 86400 s, counted from the request, and
   const sentAt = clock.now();
   const first = await tokens.getToken();
   expect(first.expiresAt).toBe(sentAt + 86_400_000);
-  clock.advance(19 * 3600_000); // 19 h: before the refresh point, 0.8 × (86400 − 30) s ≈ 19.2 h
+  clock.advance(19 * 3600_000); // 19 h: long before the refresh point, 2.4 s before it stops using the token at 86370 s
   expect(await tokens.getToken()).toBe(first);
   expect(server.tokenRequests).toHaveLength(1);
-  clock.advance(3600_000); // 20 h
+  clock.advance(86_368_000 - 19 * 3600_000); // past the refresh point (86367.6 s), before the stale point
   expect(await tokens.getToken()).toBe(first);
   await until(() => server.tokenRequests.length === 2, 'the background renewal');
 });
