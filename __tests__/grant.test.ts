@@ -1,7 +1,9 @@
 import axios from 'axios';
 import MockAdapter from 'axios-mock-adapter';
 import { ClientCredentialsProvider, TokenEndpointError, attachAuth } from '../src/index.js';
+import { inspect } from 'node:util';
 import { json, startServer } from './helpers/http.js';
+import { startAuthServer } from './helpers/oauth.js';
 import type { ClientCredentialsOptions } from '../src/index.js';
 
 const TOKEN_URL = 'https://auth.example.com/oauth/v2/token';
@@ -87,7 +89,6 @@ describe('the token response', () => {
   test.each([
     ['a number', 120, 120_000],
     ['a numeric string', '120', 120_000],
-    ['zero', 0, 0],
   ])('accepts expires_in as %s', async (_name, expiresIn, lifetimeMs) => {
     const { mock, provider } = setup({ now: () => 1_000_000 });
     mock.onPost(TOKEN_URL).reply(200, { access_token: 'abc', expires_in: expiresIn });
@@ -158,5 +159,118 @@ describe('the token request is isolated', () => {
     const provider = new ClientCredentialsProvider({ tokenUrl: `${server.url}/token`, clientId: 'c', clientSecret: 'very-secret', httpClient: api, timeoutMs: 2000 });
     attachAuth(api, provider);
     expect((await api.get('/x')).data).toEqual({ auth: 'Bearer abc' });
+  });
+});
+
+describe('expires_in: 0 is an unknown lifetime, not an expired token', () => {
+  /** An unsigned JWT access token with these claims (only `exp` is read, never trusted). */
+  function jwtWith(claims: object): string {
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    return `${part({ alg: 'RS256', typ: 'at+jwt' })}.${part(claims)}.c2lnbmF0dXJl`;
+  }
+
+  test('10 calls after a token with expires_in 0 cost one grant, not ten', async () => {
+    const auth = await startAuthServer();
+    auth.expiresIn = 0;
+    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'client', clientSecret: 'very-secret', retry: false });
+    for (let i = 0; i < 10; i++) await provider.getToken();
+    expect(auth.tokenRequests).toHaveLength(1);
+  });
+
+  test('uses the default lifetime for an opaque token with expires_in 0', async () => {
+    const auth = await startAuthServer();
+    auth.expiresIn = 0;
+    const clock = { now: 1_700_000_000_000 };
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: auth.tokenUrl, clientId: 'client', clientSecret: 'very-secret', retry: false, refreshRatio: false,
+      defaultExpiresInSeconds: 300, now: () => clock.now,
+    });
+    expect((await provider.getToken()).expiresAt).toBeUndefined();
+    clock.now += 150_000; // half the 300 s default: no leeway reaches this far
+    await provider.getToken();
+    expect(auth.tokenRequests).toHaveLength(1);
+    clock.now += 151_000; // past the 300 s default itself
+    await provider.getToken();
+    expect(auth.tokenRequests).toHaveLength(2);
+  });
+
+  test("uses a JWT access token's exp when expires_in is 0", async () => {
+    const auth = await startAuthServer();
+    auth.expiresIn = 0;
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    auth.extra = { access_token: jwtWith({ sub: 'client', exp }) };
+    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'client', clientSecret: 'very-secret', retry: false });
+    expect((await provider.getToken()).expiresAt).toBe(exp * 1000);
+    for (let i = 0; i < 9; i++) await provider.getToken();
+    expect(auth.tokenRequests).toHaveLength(1);
+  });
+});
+
+describe('no form of the credentials in a token endpoint error', () => {
+  // Characters that every encoding treats differently: space, + / = % & : " \ and non-ASCII.
+  const clientId = 'app:1 é';
+  const clientSecret = 'p@ss/+w=rd "é" \\ 9%&';
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+  const formEncode = (text: string) => new URLSearchParams({ v: text }).toString().slice(2);
+  const rawPair = `${clientId}:${clientSecret}`;
+  const formPair = `${formEncode(clientId)}:${formEncode(clientSecret)}`;
+  const asciiJson = JSON.stringify(clientSecret).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+  const forms: [string, string][] = [
+    ['the raw secret', clientSecret],
+    ['the form-encoded secret (client_secret_post)', formEncode(clientSecret)],
+    ['the percent-encoded secret', encodeURIComponent(clientSecret)],
+    ['the secret percent-encoded twice', encodeURIComponent(encodeURIComponent(clientSecret))],
+    ['the JSON-escaped secret', JSON.stringify(clientSecret).slice(1, -1)],
+    ['the JSON-escaped secret with \\u escapes', asciiJson],
+    ['base64 of the secret alone', b64(clientSecret)],
+    ['base64 of the raw id:secret', b64(rawPair)],
+    ['base64 of the raw id:secret without padding', b64(rawPair).replace(/=+$/, '')],
+    ['base64url of the raw id:secret', b64url(rawPair)],
+    ['base64 of the form-encoded id:secret (Basic)', b64(formPair)],
+    ['base64url of the form-encoded id:secret', b64url(formPair)],
+    ['the Basic header value', `Basic ${b64(formPair)}`],
+    ['base64 of a text that quotes the secret', b64(`received client_secret=${clientSecret} from you`)],
+  ];
+
+  test.each(forms)('withholds %s echoed in error, error_description and error_uri', async (_name, echoed) => {
+    const { mock, provider } = setup({ clientId, clientSecret });
+    mock.onPost(TOKEN_URL).reply(400, { error: `invalid_client ${echoed}`, error_description: `we got ${echoed} from you`, error_uri: `https://docs.example/e?got=${echoed}` });
+    const error = (await provider.getToken().catch((e: unknown) => e)) as TokenEndpointError;
+    expect(error).toBeInstanceOf(TokenEndpointError);
+    const texts = [error.message, error.error, error.errorDescription, error.errorUri, JSON.stringify(error), inspect(error, { depth: null })];
+    expect(texts.filter((text) => text?.includes(echoed) || text?.includes(clientSecret))).toEqual([]);
+  });
+
+  test.each(forms)('withholds %s from the message of a network failure', async (_name, echoed) => {
+    const httpClient = axios.create({ adapter: () => Promise.reject(Object.assign(new Error(`proxy refused ${echoed}`), { code: 'ECONNRESET' })) });
+    const provider = new ClientCredentialsProvider({ tokenUrl: TOKEN_URL, clientId, clientSecret, retry: false, httpClient });
+    const error = (await provider.getToken().catch((e: unknown) => e)) as TokenEndpointError;
+    expect(error).toBeInstanceOf(TokenEndpointError);
+    const texts = [error.message, (error.cause as Error).message, inspect(error, { depth: null })];
+    expect(texts.filter((text) => text.includes(echoed) || text.includes(clientSecret))).toEqual([]);
+  });
+
+  test('keeps the rest of an error_description around a base64-echoed id:secret', async () => {
+    const { mock, provider } = setup({ clientId, clientSecret });
+    mock.onPost(TOKEN_URL).reply(400, { error: 'invalid_client', error_description: `we got ${b64(rawPair)} from you` });
+    const error = (await provider.getToken().catch((e: unknown) => e)) as TokenEndpointError;
+    expect(error.errorDescription).toBe('we got [REDACTED] from you');
+  });
+
+  test.each([
+    ['token_type', (value: string) => ({ access_token: 'abc', token_type: value })],
+    ['expires_in', (value: string) => ({ access_token: 'abc', expires_in: value })],
+  ] as const)('never echoes a secret put in %s, whole or across a cut', async (_field, body) => {
+    for (const value of [clientSecret, `${'x'.repeat(30)}${clientSecret}`, `${'x'.repeat(36)}${clientSecret}`]) {
+      const { mock, provider } = setup({ clientId, clientSecret });
+      mock.onPost(TOKEN_URL).reply(200, body(value));
+      const error = (await provider.getToken().catch((e: unknown) => e)) as TokenEndpointError;
+      expect(error).toBeInstanceOf(TokenEndpointError);
+      // The first 4 characters of the secret: what a cut at 40 would leave of the last value.
+      expect(error.message).not.toContain(clientSecret.slice(0, 4));
+      expect(error.message).not.toContain(JSON.stringify(clientSecret).slice(1, 5));
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
 import { DiscoveryError } from './errors.js';
 import { parseJson, sendWithRetry, type HttpContext } from './grant.js';
-import { displayUrl } from './redact.js';
+import { displayUrl, scrub } from './redact.js';
 
 /** The fields of an authorization server's metadata this library uses. */
 export interface ServerMetadata {
@@ -48,14 +48,21 @@ export async function discover(ctx: HttpContext, issuer: string, checkUrl: (url:
       failures.push(`GET ${displayUrl(url)} answered HTTP ${exchange.status}${exchange.status < 300 ? ' without a JSON object' : ''}`);
       continue;
     }
-    return validate(json as Record<string, unknown>, issuer, url, checkUrl);
+    return validate(json as Record<string, unknown>, issuer, url, (endpoint, what) => {
+      try {
+        checkUrl(endpoint, what);
+      } catch (error) {
+        // The message quotes the document's text: keep the client's credentials out of it.
+        throw error instanceof Error ? Object.assign(error, { message: scrub(error.message, ctx.secrets) }) : error;
+      }
+    }, ctx.secrets);
   }
   throw new DiscoveryError(`Could not discover the authorization server of issuer ${displayUrl(issuer)}: ${failures.join('; ')}. Check the issuer URL, or pass tokenUrl instead.`, { status: lastStatus });
 }
 
-function validate(doc: Record<string, unknown>, issuer: string, url: string, checkUrl: (url: string, what: string) => void): ServerMetadata {
+function validate(doc: Record<string, unknown>, issuer: string, url: string, checkUrl: (url: string, what: string) => void, secrets: readonly string[]): ServerMetadata {
   if (typeof doc.issuer !== 'string' || !sameIssuer(doc.issuer, issuer)) {
-    throw new DiscoveryError(`Discovery document at ${displayUrl(url)} names issuer ${JSON.stringify(String(doc.issuer).slice(0, 200))}, not the configured ${JSON.stringify(issuer)}; it is not used (RFC 8414 §3.3).`);
+    throw new DiscoveryError(`Discovery document at ${displayUrl(url)} names issuer ${JSON.stringify(scrub(String(doc.issuer), secrets, 200))}, not the configured ${JSON.stringify(issuer)}; it is not used (RFC 8414 §3.3).`);
   }
   if (typeof doc.token_endpoint !== 'string') {
     throw new DiscoveryError(`Discovery document at ${displayUrl(url)} has no token_endpoint.`);

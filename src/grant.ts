@@ -27,7 +27,7 @@ export interface HttpContext {
   timeoutMs: number;
   retry: RetryPolicy;
   now: () => number;
-  /** Strings that must never appear in an error (the client secret, Basic credentials). */
+  /** Every form of the client's credentials (`credentialForms`): withheld from every text the server sent. */
   secrets: readonly string[];
   onRetry?: ((info: RetryInfo) => void) | undefined;
 }
@@ -131,7 +131,7 @@ export interface GrantRequest {
 
 export interface GrantResult {
   token: AccessToken;
-  /** `expires_in` as sent, in seconds, if it was. */
+  /** `expires_in` in seconds, if it gave a lifetime (absent or `0`: `undefined`). */
   lifetimeSeconds: number | undefined;
   /** When the successful token request was sent (ms). */
   sentAt: number;
@@ -171,49 +171,20 @@ export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promi
     });
   }
   const { status, text, attempts } = exchange;
-  const secrets = [...ctx.secrets, ...encodedForms(grant.clientSecret)];
-  const json = scrubErrorFields(parseJson(text), secrets);
+  const { secrets } = ctx;
+  const json = parseJson(text);
   const safe = (error: TokenEndpointError): TokenEndpointError => sanitizeError(error, secrets, attempts, ctx.retry.statuses.includes(status));
   if (status < 200 || status >= 300) {
     const record = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
-    throw safe(errorFromBody(record, status, `Token request ${where} was refused`));
+    throw safe(errorFromBody(record, status, `Token request ${where} was refused`, { secrets }));
   }
   try {
     if (json === undefined) throw invalidResponse(`Token endpoint ${where} answered HTTP ${status} with a body that is not JSON.`, status);
-    const { token, lifetimeSeconds } = parseTokenResponse(json, { status, sentAt: exchange.sentAt, requestedScope: grant.scope });
+    const { token, lifetimeSeconds } = parseTokenResponse(json, { status, sentAt: exchange.sentAt, requestedScope: grant.scope, secrets });
     return { token, lifetimeSeconds, sentAt: exchange.sentAt, durationMs: ctx.now() - exchange.startedAt, attempts };
   } catch (error) {
     throw error instanceof TokenEndpointError ? safe(error) : error;
   }
-}
-
-/**
- * The secret as it travels in a `client_secret_post` body or a Basic header
- * before base64: a server that echoes what it received must not put it back
- * into an error in any of these forms.
- */
-function encodedForms(secret: string): string[] {
-  const form = new URLSearchParams({ s: secret }).toString().slice(2);
-  return [...new Set([form, encodeURIComponent(secret)])].filter((s) => s !== secret);
-}
-
-/**
- * The body with every secret taken out of its RFC 6749 §5.2 fields, before
- * anything shortens them: cut first, a secret across the cut would survive in part.
- */
-function scrubErrorFields(json: unknown, secrets: readonly string[]): unknown {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
-  const body = json as Record<string, unknown>;
-  let clean = body;
-  for (const field of ['error', 'error_description', 'error_uri']) {
-    const value = body[field];
-    if (typeof value !== 'string') continue;
-    const scrubbed = scrub(value, secrets, Number.POSITIVE_INFINITY);
-    if (scrubbed === value) continue;
-    if (clean === body) clean = { ...body };
-    clean[field] = scrubbed;
-  }
-  return clean;
 }
 
 /** Re-creates a token endpoint error with secrets scrubbed from its texts and the cycle's attempt count. */

@@ -32,7 +32,7 @@ export interface ClientCredentialsOptions {
   params?: Readonly<Record<string, string>> | undefined;
   /** A token is renewed this long before it expires; never more than half its lifetime. @default 30 */
   expiryLeewaySeconds?: number | undefined;
-  /** Lifetime assumed when the response has no `expires_in` and the token is not a JWT with `exp`. @default 300 */
+  /** Lifetime assumed when the response has no `expires_in` (or `expires_in: 0`, an unknown lifetime) and the token is not a JWT with `exp`. @default 300 */
   defaultExpiresInSeconds?: number | undefined;
   /**
    * When the next request starts one background refresh while still using the current token.

@@ -1,11 +1,10 @@
 import axios from 'axios';
-import { basicCredentials } from './client-auth.js';
 import { discover, pickAuthMethod } from './discovery.js';
 import { ClientCredentialsError, ConfigurationError, DiscoveryError } from './errors.js';
 import { ProviderEventSource } from './events.js';
 import { requestToken, type GrantRequest, type HttpContext } from './grant.js';
 import { checkEndpointUrl, resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from './options.js';
-import { scrub } from './redact.js';
+import { credentialForms, scrub } from './redact.js';
 import { cacheKey, decodeToken, deriveKey, encodeToken, type StoredToken } from './token-codec.js';
 import type { AccessToken, TokenRecord } from './token-response.js';
 import { refreshLeadMs, tokenTimes } from './refresh-policy.js';
@@ -78,13 +77,12 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     super();
     this.#o = resolveOptions(options);
     const o = this.#o;
-    const basic = basicCredentials(o.clientId, o.clientSecret);
     this.#http = {
       httpClient: o.httpClient ?? axios.create(),
       timeoutMs: o.timeoutMs,
       retry: o.retry,
       now: o.now,
-      secrets: [o.clientSecret, basic, basic.slice('Basic '.length)],
+      secrets: credentialForms(o.clientId, o.clientSecret),
       onRetry: (info) => this.emit('retry', info),
     };
     if (o.tokenUrl !== undefined) this.#endpoint = this.#makeEndpoint(o.tokenUrl, o.authMethod ?? 'client_secret_basic');

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { TokenEndpointError } from './errors.js';
 import { jwtExpiresAt } from './jwt.js';
-import { REDACTED, hideProperty } from './redact.js';
+import { REDACTED, hideProperty, scrub } from './redact.js';
 
 /**
  * A successful token response as it comes over the wire.
@@ -11,6 +11,10 @@ import { REDACTED, hideProperty } from './redact.js';
 export interface TokenResponse {
   access_token: string;
   token_type?: string;
+  /**
+   * Lifetime in seconds. `0` is taken as "unknown", never as "already expired" (which would cost one
+   * token request per call): the JWT `exp` is used if the token is a JWT, else `defaultExpiresInSeconds`.
+   */
   expires_in?: number | string;
   scope?: string;
   [field: string]: unknown;
@@ -22,7 +26,11 @@ export interface AccessToken {
   readonly accessToken: string;
   /** `Bearer` (the only type this library sends, RFC 6750). */
   readonly tokenType: string;
-  /** When the token expires, in ms since the epoch, counted from when the token request was sent; `undefined` when the server did not say. */
+  /**
+   * When the token expires, in ms since the epoch: `expires_in` counted from when the token request was sent,
+   * else the JWT `exp`; `undefined` when the server did not say (no `expires_in`, or `expires_in: 0`, and no JWT `exp`):
+   * the provider then keeps the token for `defaultExpiresInSeconds`.
+   */
   readonly expiresAt: number | undefined;
   /** The granted scopes: the response's `scope`, else the requested ones (RFC 6749 §5.1). */
   readonly scope: readonly string[];
@@ -63,28 +71,46 @@ export function makeAccessToken(fields: Omit<AccessToken, 'raw'>, raw: TokenResp
   return Object.freeze(token) as AccessToken;
 }
 
+/** A {@link TokenEndpointError} for a 2xx answer that is not a usable token response (`error` defaults to `invalid_token_response`). */
 export function invalidResponse(message: string, status: number, details: { error?: string } = {}): TokenEndpointError {
   return new TokenEndpointError(message, { status, error: details.error ?? 'invalid_token_response' });
 }
 
+/** Longest field value quoted in a message; a longer one is described, never cut (a cut secret would escape the scrub). */
+const MAX_QUOTED_LENGTH = 40;
+
+/**
+ * A response field as a message may show it: a short string whole (scrubbed) and quoted, a number as
+ * written, anything else by its type and size, so no part of a secret can survive in a cut form.
+ */
+function describeValue(value: unknown, secrets: readonly string[]): string {
+  if (typeof value === 'number') return scrub(String(value), secrets);
+  if (typeof value === 'string') {
+    return value.length <= MAX_QUOTED_LENGTH ? JSON.stringify(scrub(value, secrets)) : `a string of ${value.length} characters`;
+  }
+  if (Array.isArray(value)) return 'an array';
+  return value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 /** Parses `expires_in`: a non-negative number or numeric string of seconds. */
-function parseExpiresIn(value: unknown, status: number): number | undefined {
+function parseExpiresIn(value: unknown, status: number, secrets: readonly string[]): number | undefined {
   if (value === undefined || value === null) return undefined;
   const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_LIFETIME_SECONDS) {
-    throw invalidResponse(`Token endpoint returned an invalid expires_in (${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value)}): expected a number of seconds from 0 to ${MAX_LIFETIME_SECONDS}.`, status);
+    throw invalidResponse(`Token endpoint returned an invalid expires_in (${describeValue(value, secrets)}): expected a number of seconds from 0 to ${MAX_LIFETIME_SECONDS}.`, status);
   }
   return seconds;
 }
 
 /** Normalises `token_type`; only Bearer is understood (RFC 6749 §7.1). */
-function parseTokenType(value: unknown, status: number): string {
+function parseTokenType(value: unknown, status: number, secrets: readonly string[]): string {
   if (value === undefined || value === null) return 'Bearer';
   if (typeof value === 'string' && value.toLowerCase() === 'bearer') return 'Bearer';
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value;
+  const shown = describeValue(value, secrets);
   throw invalidResponse(`Token endpoint returned token_type ${shown}, which this client does not understand; only Bearer tokens are sent (RFC 6749 §7.1).`, status, { error: 'unsupported_token_type' });
 }
 
+/** What {@link parseTokenResponse} needs besides the body. */
 export interface ParseContext {
   /** HTTP status of the answer (for error details). */
   status: number;
@@ -92,11 +118,15 @@ export interface ParseContext {
   sentAt: number;
   /** Scopes asked for; the granted scope when the response has none. */
   requestedScope: readonly string[];
+  /** Every form of the client's credentials (`credentialForms`): withheld from any text quoted from the response. */
+  secrets?: readonly string[] | undefined;
 }
 
 /**
  * Validates a 2xx token response body and turns it into an {@link AccessToken}.
  * Throws {@link TokenEndpointError} for anything that is not a usable token.
+ * `lifetimeSeconds` is `expires_in` when it gives a lifetime; `undefined` when absent or `0` (unknown lifetime:
+ * the JWT `exp` applies, else the provider's default).
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
@@ -105,8 +135,9 @@ export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: A
     throw invalidResponse('Token endpoint answered without a JSON object.', ctx.status);
   }
   const response = body as Record<string, unknown>;
+  const secrets = ctx.secrets ?? [];
   if (response.error !== undefined) {
-    throw errorFromBody(response, ctx.status, 'Token endpoint answered with an error');
+    throw errorFromBody(response, ctx.status, 'Token endpoint answered with an error', { secrets });
   }
   const accessToken = response.access_token;
   if (typeof accessToken !== 'string' || accessToken.length === 0) {
@@ -115,8 +146,10 @@ export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: A
   if (!B64TOKEN.test(accessToken)) {
     throw invalidResponse('Token endpoint returned an access_token that is not valid token syntax (RFC 6750 §2.1: no spaces, CR, LF or other separators).', ctx.status);
   }
-  const tokenType = parseTokenType(response.token_type, ctx.status);
-  const lifetimeSeconds = parseExpiresIn(response.expires_in, ctx.status);
+  const tokenType = parseTokenType(response.token_type, ctx.status, secrets);
+  const stated = parseExpiresIn(response.expires_in, ctx.status, secrets);
+  // 0 says nothing usable about the lifetime: taken at its word, it would cost one token request per call.
+  const lifetimeSeconds = stated === 0 ? undefined : stated;
   const jwtExpiry = lifetimeSeconds === undefined ? jwtExpiresAt(accessToken) : undefined;
   // A JWT exp is held to the same bound as expires_in: beyond it, the default lifetime applies.
   const usableJwtExpiry = jwtExpiry !== undefined && jwtExpiry - ctx.sentAt <= MAX_LIFETIME_SECONDS * 1000 ? jwtExpiry : undefined;
@@ -130,9 +163,17 @@ export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: A
   return { token, lifetimeSeconds };
 }
 
-/** An RFC 6749 §5.2 error body as a {@link TokenEndpointError}. */
-export function errorFromBody(body: Record<string, unknown> | undefined, status: number, lead: string, extra: { attempts?: number; retryable?: boolean } = {}): TokenEndpointError {
-  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v.slice(0, 500) : undefined);
+/**
+ * An RFC 6749 §5.2 error body as a {@link TokenEndpointError}. Each field is scrubbed of `secrets` before it is
+ * cut to 500 characters, so no part of a secret across the cut survives.
+ */
+export function errorFromBody(
+  body: Record<string, unknown> | undefined,
+  status: number,
+  lead: string,
+  { secrets = [], ...extra }: { attempts?: number; retryable?: boolean; secrets?: readonly string[] } = {},
+): TokenEndpointError {
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? scrub(v, secrets, 500) : undefined);
   const error = str(body?.error);
   const errorDescription = str(body?.error_description);
   const errorUri = str(body?.error_uri);
