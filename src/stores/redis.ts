@@ -12,7 +12,6 @@ import type { TokenStore } from '../token-store.js';
 export interface IoredisClientLike {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, px: 'PX', ttlMs: number): Promise<unknown>;
-  set(key: string, value: string, px: 'PX', ttlMs: number, nx: 'NX'): Promise<unknown>;
   eval(script: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 
@@ -25,7 +24,7 @@ export interface IoredisClientLike {
  */
 export interface NodeRedisClientLike {
   get(key: string): Promise<string | null>;
-  set(key: string, value: string, options: { PX: number; NX?: true }): Promise<string | null>;
+  set(key: string, value: string, options: { PX: number }): Promise<string | null>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
@@ -98,22 +97,42 @@ const DEFAULT_PREFIX = 'acc:';
 const DEFAULT_POLL_INTERVAL_MS = 10;
 const DEFAULT_COMMAND_TIMEOUT_MS = 200;
 
-/** Deletes KEYS[1] only if it holds ARGV[1]; returns 1 when it deleted, else 0. */
-const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+// In the compare-and-… scripts, `redis.pcall('GET', …)` answers a key of another type (a LIST, a HASH) with an
+// error table instead of raising WRONGTYPE: it equals no string, so the script answers 0 and the key is left alone.
 
-/** Sets KEYS[1]'s time to live to ARGV[2] ms only if it holds ARGV[1]; returns 1 when it did, else 0. */
-const COMPARE_AND_EXPIRE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+/** Deletes KEYS[1] only if it holds ARGV[1]; returns 1 when it deleted, else 0 (also for a key of another type). */
+const COMPARE_AND_DELETE = `if redis.pcall('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
-/** The four operations the store needs, the same for both clients. */
+/** Sets KEYS[1]'s time to live to ARGV[2] ms only if it holds ARGV[1]; returns 1 when it did, else 0 (also for a key of another type). */
+const COMPARE_AND_EXPIRE = `if redis.pcall('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
+/**
+ * Takes the lock KEYS[1] for id ARGV[1] for ARGV[2] ms; returns 1 when it did, 0 when a live lock holds it.
+ *
+ * A lock is live only while it is a string whose time to live is no longer than the one asked for: every
+ * holder sets (`PX`) and extends (`PEXPIRE`) it to at most that, so anything else (no time to live, a longer
+ * one, another type) was written by something other than a holder and would never expire in time. It is
+ * broken: replaced in the same script, so two processes cannot both take it. PTTL answers -2 for a missing
+ * key and -1 for one without a time to live; SET replaces a key of any type.
+ */
+const TAKE_LOCK = `local pttl = redis.call('PTTL', KEYS[1])
+if pttl >= 0 and pttl <= tonumber(ARGV[2]) and redis.call('TYPE', KEYS[1]).ok == 'string' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+/** Whether `error` is Redis's answer to a command on a key holding another type (`WRONGTYPE …`), from either client. */
+function isWrongType(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('WRONGTYPE');
+}
+
+/** The three operations the store needs, the same for both clients. */
 interface RedisAdapter {
   get(key: string): Promise<string | null>;
   /** `SET key value PX ttlMs`. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
-  /** `SET key value NX PX ttlMs`; whether it set. */
-  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /**
-   * `EVAL script 1 key arg`. Plain EVAL rather than EVALSHA: the scripts are a
-   * hundred bytes, and a server that restarted (or a cluster node that never
+   * `EVAL script 1 key arg…`. Plain EVAL rather than EVALSHA: the scripts are a
+   * few hundred bytes, and a server that restarted (or a cluster node that never
    * saw them) answers in one round trip instead of NOSCRIPT and a retry.
    */
   evalScript(script: string, key: string, ...args: string[]): Promise<unknown>;
@@ -139,7 +158,6 @@ function ioredisAdapter(client: IoredisClientLike): RedisAdapter {
     set: async (key, value, ttlMs) => {
       await client.set(key, value, 'PX', ttlMs);
     },
-    setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK',
     evalScript: (script, key, ...args) => client.eval(script, 1, key, ...args),
   };
 }
@@ -150,7 +168,6 @@ function nodeRedisAdapter(client: NodeRedisClientLike): RedisAdapter {
     set: async (key, value, ttlMs) => {
       await client.set(key, value, { PX: ttlMs });
     },
-    setIfAbsent: async (key, value, ttlMs) => (await client.set(key, value, { PX: ttlMs, NX: true })) === 'OK',
     evalScript: (script, key, ...args) => client.eval(script, { keys: [key], arguments: args }),
   };
 }
@@ -211,12 +228,25 @@ const ignore = () => {};
  * whole fleet.
  *
  * - `get` / `set` (`SET … PX`) hold the provider's encrypted token under
- *   `${prefix}{${key}}:token`.
+ *   `${prefix}{${key}}:token`. Anything else found there counts as no token:
+ *   a key of another type (a LIST, a HASH) reads as absent instead of failing
+ *   with WRONGTYPE, a string that is not a token sealed with this provider's
+ *   key is ignored by the provider, and the next token stored replaces either.
  * - `delete` is a compare-and-delete in one Lua script, so a 401 only
  *   invalidates the shared token if it is still the one that failed.
- * - `lock` (`SET ${prefix}{${key}}:lock <random id> NX PX ttl`) and `unlock`
- *   (compare-and-delete) give cross-process single-flight; a holder that dies
- *   releases by expiry.
+ * - `lock` and `unlock` (compare-and-delete) of `${prefix}{${key}}:lock`
+ *   give cross-process single-flight; a holder that dies releases by expiry.
+ *   `lock` sets a random id with `PX ttl` in one Lua script, and honours a
+ *   lock found there only while it is a string whose time to live is no
+ *   longer than the `ttl` asked for (holders only ever set or extend it to
+ *   that). A lock key without a time to live, with a longer one, or of
+ *   another type would otherwise stall every process: it is broken, and
+ *   replaced atomically by the caller's lock. Processes sharing a key should
+ *   therefore use the same lock TTL (the provider's `lockTtlMs`): one with a
+ *   shorter TTL breaks the locks of one with a longer TTL, costing an extra
+ *   token request, never a stall.
+ * - The compare-and-… scripts (`delete`, `extendLock`, `unlock`) answer
+ *   "not the same value" for a key of another type rather than an error.
  * - Waiting for another process's token is bounded polling of `get` every
  *   `pollIntervalMs` (10 ms by default) by the provider: no second connection,
  *   works the same on a single server and on Redis Cluster.
@@ -285,7 +315,17 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
   return {
     pollIntervalMs,
 
-    get: (key) => bounded('GET', async () => (await adapter.get(redisKeys(key, prefix).token)) ?? undefined),
+    get: (key) =>
+      bounded('GET', async () => {
+        try {
+          return (await adapter.get(redisKeys(key, prefix).token)) ?? undefined;
+        } catch (error) {
+          // Something other than a token (a LIST, a HASH) sits in the key: no token, and the next set replaces it.
+          // Asking GET and reading its error keeps a read at one command; a TYPE first would double every read.
+          if (isWrongType(error)) return undefined;
+          throw error;
+        }
+      }),
 
     set: (key, value, ttlMs) =>
       withTimeout(
@@ -307,7 +347,7 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
       withTimeout(
         async () => {
           const id = randomUUID();
-          return (await adapter.setIfAbsent(redisKeys(key, prefix).lock, id, toPx(ttlMs))) ? id : undefined;
+          return (await adapter.evalScript(TAKE_LOCK, redisKeys(key, prefix).lock, id, String(toPx(ttlMs)))) === 1 ? id : undefined;
         },
         commandTimeoutMs,
         'lock',
