@@ -62,6 +62,7 @@ async function main() {
   const { steadyTraffic } = await import('./figures/steady-traffic.mjs');
   const { storeLatency, storeLatencyRows } = await import('./figures/store-latency.mjs');
   const { fleet, fleetRows } = await import('./figures/fleet.mjs');
+  const { wwwAuthenticate } = await import('./figures/www-authenticate.mjs');
   const { startRedisServer } = await import('./lib/redis-server.mjs');
   const { renderNotes, renderTable, verdict } = await import('./lib/report.mjs');
 
@@ -97,6 +98,7 @@ async function main() {
     // error paths and other shapes of config: later they read 0.05 to 0.2 higher for every stack.
     await step('3 CPU per request', ['3a', '3b'], cpu);
     await step('8 cached-token latency, Redis vs memory', ['8a', '8b'], async () => storeLatencyRows(await storeLatency({ redisPath: redis?.path, redisStore }), pending));
+    await step('10 WWW-Authenticate parse, 60 KB', ['10'], wwwAuthenticate);
     await step('4 heap after 10 000 waiting requests', ['4'], heap);
     await step('1 cold burst', ['1'], coldBurst);
     await step('2 401 burst after revocation', ['2a', '2b'], revocation);
