@@ -37,6 +37,30 @@ const REFRESH_AT = 68 * SECOND;
 const STALE_AT = 70 * SECOND;
 
 describe('background refresh', () => {
+  it('peekToken only reads: past the refresh point it starts nothing; refreshIfDue starts one refresh', async () => {
+    const { endpoint, clock, provider, first } = await setup();
+    clock.advance(REFRESH_AT);
+    expect(provider.peekToken()).toBe(first);
+    expect(provider.peekToken()).toBe(first);
+    await settle();
+    expect(endpoint.tokenRequests).toHaveLength(1);
+    const release = endpoint.hold();
+    provider.refreshIfDue();
+    provider.refreshIfDue();
+    await until(() => endpoint.tokenRequests.length === 2, 'the background token request');
+    await settle();
+    expect(endpoint.tokenRequests).toHaveLength(2);
+    release();
+  });
+
+  it('refreshIfDue starts nothing before the refresh point', async () => {
+    const { endpoint, clock, provider } = await setup();
+    clock.advance(REFRESH_AT - 1);
+    provider.refreshIfDue();
+    await settle();
+    expect(endpoint.tokenRequests).toHaveLength(1);
+  });
+
   it('makes no token request before the refresh point', async () => {
     const { endpoint, clock, provider, first } = await setup();
     clock.advance(REFRESH_AT - 1);

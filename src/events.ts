@@ -74,6 +74,14 @@ const channels = Object.fromEntries(Object.entries(CHANNELS).map(([name, channel
 type Listener<K extends ProviderEventName> = (event: ProviderEvents[K]) => void;
 
 /** The listener each {@link ProviderEventSource.once} wrapper calls, so that `off` finds it by the listener. */
+/** The key of the one method through which the interceptors report what they did: not part of the public API. */
+export const REPORT: unique symbol = Symbol('axios-client-credentials.report');
+
+/** The narrow way the interceptors report a `replay` or a `denied` to the provider whose token they sent. */
+export interface ApiEventReporter {
+  [REPORT]<K extends 'replay' | 'denied'>(name: K, event: ProviderEvents[K]): void;
+}
+
 const ONCE_OF = new WeakMap<Listener<never>, Listener<never>>();
 
 /**
@@ -121,6 +129,11 @@ export class ProviderEventSource {
     };
     ONCE_OF.set(wrapper as Listener<never>, listener as Listener<never>);
     return this.on(name, wrapper);
+  }
+
+  /** @internal Reports a `replay` or `denied` for the interceptors (see {@link ApiEventReporter}). */
+  [REPORT]<K extends 'replay' | 'denied'>(name: K, event: ProviderEvents[K]): void {
+    this.emit(name, event);
   }
 
   /** @internal */

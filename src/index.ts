@@ -1,8 +1,8 @@
 export { ClientCredentialsProvider } from './token-provider.js';
 export type { GetTokenOptions } from './token-provider.js';
 export type { ClientCredentialsOptions } from './options.js';
-export { attachAuth } from './attach-auth.js';
-export type { AttachAuthOptions, AuthHandle } from './attach-auth.js';
+export { attachAuth } from './interceptors/attach-auth.js';
+export type { AttachAuthOptions, AuthHandle } from './interceptors/attach-auth.js';
 export type { RequestAuthOptions } from './axios-config.js';
 export {
   ClientCredentialsError,

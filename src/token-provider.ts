@@ -1,15 +1,14 @@
 import axios from 'axios';
 import { discover, pickAuthMethod } from './discovery.js';
-import { ClientCredentialsError, ConfigurationError, DiscoveryError } from './errors.js';
+import { ConfigurationError, DiscoveryError } from './errors.js';
 import { ProviderEventSource } from './events.js';
 import { requestToken, type GrantRequest, type HttpContext } from './grant.js';
 import { checkEndpointUrl, resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from './options.js';
-import { credentialForms, scrub } from './redact.js';
+import { credentialForms } from './redact.js';
 import { cacheKey, decodeToken, deriveKey, encodeToken, type StoredToken } from './token-codec.js';
 import type { AccessToken, TokenRecord } from './token-response.js';
 import { refreshLeadMs, tokenTimes } from './refresh-policy.js';
-import type { TokenStore } from './token-store.js';
-import { sleep, unref } from './timers.js';
+import { StoreCoordinator } from './store-coordinator.js';
 
 /** Options of {@link ClientCredentialsProvider.getToken}. */
 export interface GetTokenOptions {
@@ -33,9 +32,6 @@ interface Acquired {
   storing?: Promise<string | undefined> | undefined;
 }
 
-const STORE_FAILED = Symbol('store failed');
-/** After a store failure, token requests skip the store this long before trying it again. */
-const STORE_RETRY_MS = 1000;
 
 /**
  * Runs the OAuth 2.0 client credentials grant and keeps the token: cached
@@ -65,10 +61,10 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   #refreshBlockedUntil = 0;
   /** Tokens the API rejected lately: never taken back from the store. */
   readonly #rejected: string[] = [];
-  #storeDown = false;
+  /** The shared store, behind its bounds and its cross-process lock (see {@link StoreCoordinator}). */
+  readonly #shared: StoreCoordinator | undefined;
   /** How long the last few grants took (ms): how far ahead a refresh must start. */
   readonly #grantMs: number[] = [];
-  #storeRetryAt = 0;
   /** Callers waiting for a token now, and the timer that keeps the process open for them. */
   #waiting = 0;
   #holdOpen: ReturnType<typeof setInterval> | undefined;
@@ -86,6 +82,17 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       onRetry: (info) => this.emit('retry', info),
     };
     if (o.tokenUrl !== undefined) this.#endpoint = this.#makeEndpoint(o.tokenUrl, o.authMethod ?? 'client_secret_basic');
+    if (o.store) {
+      const { retries, maxDelayMs, maxRetryAfterMs } = o.retry;
+      this.#shared = new StoreCoordinator(o.store, {
+        storeTimeoutMs: o.storeTimeoutMs,
+        lockTtlMs: o.lockTtlMs,
+        longestCycleMs: (retries + 1) * o.timeoutMs + retries * Math.max(maxDelayMs, maxRetryAfterMs),
+        now: o.now,
+        secrets: this.#http.secrets,
+        onError: (error) => this.emit('error', { phase: 'store', error }),
+      });
+    }
   }
 
   /** Scopes this provider asks for. */
@@ -103,18 +110,24 @@ export class ClientCredentialsProvider extends ProviderEventSource {
 
   /**
    * The cached token if it is still usable, without waiting; `undefined`
-   * otherwise. Past the token's refresh point it also starts one background
-   * refresh. Never touches the store or the network on the caller's behalf.
+   * otherwise. Only reads: it never starts a request, nor touches the store.
    */
   peekToken(): AccessToken | undefined {
     const record = this.#record;
-    if (!record) return undefined;
+    return record && this.#o.now() < record.staleAt ? record.token : undefined;
+  }
+
+  /**
+   * Starts one background refresh of the cached token if it is past its
+   * refresh point and none is under way (nor failed within
+   * `failureCooldownMs`). `getToken` and `attachAuth` call it with every use
+   * of the cached token; callers of {@link peekToken} may too.
+   */
+  refreshIfDue(): void {
+    const record = this.#record;
+    if (!record || this.#pending !== undefined) return;
     const now = this.#o.now();
-    if (now >= record.staleAt) return undefined;
-    if (now >= record.refreshAt && this.#pending === undefined && now >= this.#refreshBlockedUntil) {
-      this.#startFlight(true, record.token.accessToken);
-    }
-    return record.token;
+    if (now >= record.refreshAt && now < record.staleAt && now >= this.#refreshBlockedUntil) this.#startFlight(true, record.token.accessToken);
   }
 
   /**
@@ -134,7 +147,10 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (!forceRefresh) {
       const cached = this.peekToken();
-      if (cached) return Promise.resolve(cached);
+      if (cached) {
+        this.refreshIfDue();
+        return Promise.resolve(cached);
+      }
     }
     let flight = this.#pending;
     if (!flight) {
@@ -163,11 +179,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const stored = this.#stored;
     this.#record = undefined;
     this.#stored = undefined;
-    const store = this.#o.store;
     const endpoint = this.#endpoint;
-    if (store && stored !== undefined && endpoint && !(endpoint instanceof Promise)) {
-      void this.#storeCall(() => store.delete(endpoint.key, stored));
-    }
+    if (stored !== undefined && endpoint && !(endpoint instanceof Promise)) this.#shared?.delete(endpoint.key, stored);
     return true;
   }
 
@@ -247,64 +260,15 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     return flight;
   }
 
-  /** The store, unless it failed lately: then token requests go without it for a while, so an outage costs no request a store timeout. */
-  #usableStore(): TokenStore | undefined {
-    const store = this.#o.store;
-    if (!store || (this.#storeDown && Date.now() < this.#storeRetryAt)) return undefined;
-    return store;
-  }
-
   async #acquire(background: boolean, replacing: string | undefined): Promise<Acquired> {
     const endpoint = await this.#resolveEndpoint();
-    const store = this.#usableStore();
-    if (!store) return this.#grant(endpoint, background, undefined);
-    const shared = await this.#fromStore(store, endpoint, replacing);
-    if (shared) return shared;
-    if (!store.lock) return this.#grant(endpoint, background, this.#usableStore());
-    // Cross-process single-flight: one process fetches, the others wait for its token.
-    const o = this.#o;
-    // With extendLock a held lock proves its holder alive: wait out the longest cycle it can run.
-    // Without it, a lock that outlives two TTLs is not trusted any more.
-    const longestCycle = (o.retry.retries + 1) * o.timeoutMs + o.retry.retries * Math.max(o.retry.maxDelayMs, o.retry.maxRetryAfterMs);
-    const deadline = o.now() + (store.extendLock ? longestCycle + o.lockTtlMs : 2 * o.lockTtlMs);
-    while (o.now() < deadline && !this.#storeDown) {
-      const lockId = await this.#storeCall(() => store.lock!(endpoint.key, o.lockTtlMs));
-      if (lockId === STORE_FAILED) break;
-      if (lockId !== undefined) return this.#grantLocked(store, endpoint, lockId, background, replacing);
-      if (store.waitForChange) {
-        // A long wait is the point of waitForChange: bound it by its own time limit, not storeTimeoutMs.
-        const waited = await this.#storeCall(() => store.waitForChange!(endpoint.key, o.lockTtlMs), o.lockTtlMs + o.storeTimeoutMs);
-        if (waited === STORE_FAILED) break;
-      } else {
-        await sleep(store.pollIntervalMs ?? 10);
-      }
-      const arrived = await this.#fromStore(store, endpoint, replacing);
-      if (arrived) return arrived;
-    }
-    return this.#grant(endpoint, background, this.#usableStore());
-  }
-
-  /** Fetches while holding the store's lock, extending it while a long retry cycle runs, and releases it once the token is stored. */
-  async #grantLocked(store: TokenStore, endpoint: Endpoint, lockId: string, background: boolean, replacing: string | undefined): Promise<Acquired> {
-    const ttl = this.#o.lockTtlMs;
-    const heartbeat = store.extendLock
-      ? setInterval(() => void this.#storeCall(() => store.extendLock!(endpoint.key, lockId, ttl)), Math.max(1, Math.floor(ttl / 3)))
-      : undefined;
-    unref(heartbeat);
-    const release = (): void => {
-      clearInterval(heartbeat);
-      if (store.unlock) void this.#storeCall(() => store.unlock!(endpoint.key, lockId));
-    };
-    try {
-      const acquired = (await this.#fromStore(store, endpoint, replacing)) ?? (await this.#grant(endpoint, background, store));
-      // Released only once the token is in the store: before that, another process would take the lock and fetch again.
-      if (acquired.storing) acquired.storing.then(release, release);
-      else release();
-      return acquired;
-    } catch (error) {
-      release();
-      throw error;
-    }
+    const shared = this.#shared;
+    if (!shared?.usable) return this.#grant(endpoint, background, false);
+    return shared.acquire(
+      endpoint.key,
+      () => this.#fromStore(endpoint, replacing),
+      (store) => this.#grant(endpoint, background, store),
+    );
   }
 
   /** A token just fetched reached the store (`value`), or could not. */
@@ -313,14 +277,13 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     if (this.#record === record) this.#stored = value;
     else if (this.#rejected.includes(record.token.accessToken)) {
       // Rejected by the API while it was being stored: take it back out for the fleet.
-      const store = this.#o.store;
       const endpoint = this.#endpoint;
-      if (store && endpoint && !(endpoint instanceof Promise)) void this.#storeCall(() => store.delete(endpoint.key, value));
+      if (endpoint && !(endpoint instanceof Promise)) this.#shared?.delete(endpoint.key, value);
     }
   }
 
-  /** Runs the grant; the token goes to waiters at once and to the store alongside (see {@link Acquired.storing}). */
-  async #grant(endpoint: Endpoint, background: boolean, store: TokenStore | undefined): Promise<Acquired> {
+  /** Runs the grant; the token goes to waiters at once and, with `store`, to the store alongside (see {@link Acquired.storing}). */
+  async #grant(endpoint: Endpoint, background: boolean, store: boolean): Promise<Acquired> {
     const result = await requestToken(this.#http, endpoint.grant);
     this.#grantMs.push(result.durationMs);
     if (this.#grantMs.length > 8) this.#grantMs.shift();
@@ -330,15 +293,17 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const record = this.#toRecord(stored);
     this.#emitToken(record, 'grant', result.durationMs, result.attempts, background);
     const ttlMs = Math.floor(expiresAt - o.now());
-    if (!store || ttlMs <= 0) return { record, stored: undefined };
+    const shared = this.#shared;
+    if (!store || !shared || ttlMs <= 0) return { record, stored: undefined };
     const value = encodeToken(stored, endpoint.aesKey, endpoint.key);
-    const storing = this.#storeCall(() => store.set(endpoint.key, value, ttlMs)).then((done) => (done === STORE_FAILED ? undefined : value));
+    const storing = shared.set(endpoint.key, value, ttlMs).then((done) => (done ? value : undefined));
     return { record, stored: undefined, storing };
   }
 
-  async #fromStore(store: TokenStore, endpoint: Endpoint, replacing: string | undefined): Promise<Acquired | undefined> {
-    const value = await this.#storeCall(() => store.get(endpoint.key));
-    if (value === STORE_FAILED || value === undefined || value === null) return undefined;
+  /** The store's token, unless it is the one being replaced, one the API rejected, or stale. */
+  async #fromStore(endpoint: Endpoint, replacing: string | undefined): Promise<Acquired | undefined> {
+    const value = await this.#shared?.get(endpoint.key);
+    if (value === undefined) return undefined;
     const stored = decodeToken(value, endpoint.aesKey, endpoint.key);
     if (!stored) return undefined;
     const access = stored.token.accessToken;
@@ -371,33 +336,6 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       attempts,
       background,
     });
-  }
-
-  /** One store call, bounded by `storeTimeoutMs`; a failure is reported once per outage and never thrown. */
-  async #storeCall<T>(call: () => Promise<T>, timeoutMs = this.#o.storeTimeoutMs): Promise<T | typeof STORE_FAILED> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        // Timers run before pending I/O: after a blocked event loop, give an answer that already arrived one turn to land.
-        timer = unref(setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs));
-      });
-      const result = await Promise.race([Promise.resolve().then(call), timeout]);
-      this.#storeDown = false;
-      return result;
-    } catch (error) {
-      this.#storeRetryAt = Date.now() + STORE_RETRY_MS;
-      if (!this.#storeDown) {
-        this.#storeDown = true;
-        const message = scrub(error instanceof Error ? error.message : String(error), this.#http.secrets);
-        this.emit('error', {
-          phase: 'store',
-          error: new ClientCredentialsError(`The token store failed (${message}); tokens are fetched without it until it answers again.`, 'ERR_STORE'),
-        });
-      }
-      return STORE_FAILED;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

@@ -1,0 +1,63 @@
+import type { AxiosInstance } from 'axios';
+import { ConfigurationError } from '../errors.js';
+import { OriginPolicy } from '../origin.js';
+import type { ClientCredentialsProvider } from '../token-provider.js';
+import { AuthInterceptor } from './auth-interceptor.js';
+
+/** Options of {@link attachAuth}. */
+export interface AttachAuthOptions {
+  /**
+   * Origins the token may be sent to, e.g. `['https://api.example.com']`.
+   * @default the origin of the instance's `baseURL`
+   */
+  origins?: readonly string[] | undefined;
+  /** Allow sending the token to a plain `http:` origin that is not loopback (RFC 6750 §5.3 requires TLS). @default false */
+  allowInsecureHttp?: boolean | undefined;
+}
+
+/** What {@link attachAuth} returns. */
+export interface AuthHandle {
+  /** The origins the token is sent to. */
+  readonly origins: readonly string[];
+  /** Removes both interceptors; requests already under way finish as they started. */
+  detach(): void;
+}
+
+/**
+ * Adds `Authorization: <token_type> <access_token>` from `provider` to the
+ * requests of `api` bound for an allowed origin, replays a 401 once with a
+ * fresh token, and turns a 403 into a {@link PermissionError}.
+ *
+ * The token is set at the very last step, just before axios's adapter sends
+ * the request, so every request interceptor, whenever it was registered, has
+ * already run and the final URL is the one checked.
+ *
+ * @example
+ * const api = axios.create({ baseURL: 'https://api.example.com/banking' });
+ * const handle = attachAuth(api, tokens);
+ * // later: handle.detach();
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ */
+export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvider, options: AttachAuthOptions = {}): AuthHandle {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigurationError('attachAuth options must be an object, e.g. { origins: ["https://api.example.com"] }, or left out.');
+  }
+  if (!api || typeof api.request !== 'function' || !api.interceptors) {
+    throw new ConfigurationError('attachAuth needs an axios instance as its first argument, e.g. attachAuth(axios.create({ baseURL }), provider).');
+  }
+  if (!provider || typeof provider.getToken !== 'function' || typeof provider.peekToken !== 'function' || typeof provider.invalidate !== 'function') {
+    throw new ConfigurationError('attachAuth needs a ClientCredentialsProvider as its second argument.');
+  }
+  const policy = OriginPolicy.fromOptions(options.origins, api.defaults.baseURL, options.allowInsecureHttp === true);
+  const auth = new AuthInterceptor(api, provider, policy);
+  const requestId = api.interceptors.request.use((config) => auth.onRequest(config), undefined, { synchronous: true });
+  const responseId = api.interceptors.response.use(undefined, (error: unknown) => auth.onError(error));
+  return {
+    origins: policy.origins,
+    detach() {
+      auth.detach();
+      api.interceptors.request.eject(requestId);
+      api.interceptors.response.eject(responseId);
+    },
+  };
+}

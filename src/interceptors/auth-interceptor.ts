@@ -1,0 +1,210 @@
+import axios from 'axios';
+import type { AxiosAdapter, AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import type { RequestAuthOptions } from '../axios-config.js';
+import { AuthenticationError, PermissionError } from '../errors.js';
+import { REPORT, type ApiEventReporter } from '../events.js';
+import { OriginPolicy } from '../origin.js';
+import { displayUrl, hideProperty } from '../redact.js';
+import { RedirectGuard } from '../redirect-guard.js';
+import type { AccessToken } from '../token-response.js';
+import { bearerChallenge, parseChallenges } from '../www-authenticate.js';
+import { callAdapter, httpAdapter, resolveAdapter, type AdapterSpec } from './adapter.js';
+import { AuthorizationHeader } from './authorization-header.js';
+import { isOneShotBody, isSpecFormData, pinBoundary, type HeaderBag } from './request-body.js';
+import { issueReplayTicket, takeReplayTicket } from './replay-ticket.js';
+import { spendWait, waitForToken, type TokenSource } from './token-wait.js';
+import { decideUnauthorized, unauthorizedMessage } from './unauthorized.js';
+
+/** What the interceptors ask of a provider. */
+export interface AttachableProvider extends TokenSource, ApiEventReporter {
+  peekToken(): AccessToken | undefined;
+  refreshIfDue(): void;
+  invalidate(token: AccessToken): boolean;
+}
+
+/** One send with our token: the token, and whether it was this library's replay of a 401. */
+interface Send {
+  token: AccessToken;
+  replay: boolean;
+}
+
+/** Marks the adapter wrappers of an interceptor, so a config that already went through it is not wrapped twice. */
+const OWNER = Symbol('axios-client-credentials.owner');
+
+/**
+ * The interceptors of one `attachAuth`. A request meets its methods in this order:
+ * {@link onRequest} (request interceptor) → {@link dispatch} (at the adapter) → `#sendWithToken` →
+ * {@link onError} (response interceptor) → `#onUnauthorized` (replay once) or `#onForbidden`.
+ */
+export class AuthInterceptor {
+  readonly #api: AxiosInstance;
+  readonly #provider: AttachableProvider;
+  readonly #policy: OriginPolicy;
+  readonly #redirects: RedirectGuard;
+  readonly #header: AuthorizationHeader;
+  /**
+   * The one source of truth for "this request carried our token": the config object axios handed the
+   * adapter, mapped to the send. A copy of that config (`{ ...config }`, axios's config merge, a resend
+   * of `error.config`) is another object, so it can never pass for a request that carried the token.
+   */
+  readonly #sends = new WeakMap<object, Send>();
+  readonly #wrappers = new Map<unknown, AxiosAdapter>();
+  #detached = false;
+
+  constructor(api: AxiosInstance, provider: AttachableProvider, policy: OriginPolicy) {
+    this.#api = api;
+    this.#provider = provider;
+    this.#policy = policy;
+    this.#redirects = new RedirectGuard(policy);
+    this.#header = new AuthorizationHeader(api.defaults);
+  }
+
+  /** Requests already under way finish as they started; new ones go untouched. */
+  detach(): void {
+    this.#detached = true;
+  }
+
+  /** Request interceptor: routes the request through {@link dispatch}, which runs after every other interceptor. */
+  onRequest(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
+    const adapter = config.adapter as unknown as Record<symbol, unknown> | undefined;
+    if (config.clientCredentials?.skip || adapter?.[OWNER] === this) return config;
+    config.adapter = this.#wrapperFor(config.adapter ?? this.#api.defaults.adapter ?? axios.defaults.adapter);
+    return config;
+  }
+
+  /** At the adapter, with the final URL: sends with the token when the request may carry it, else as it is. */
+  dispatch(config: InternalAxiosRequestConfig, spec: AdapterSpec): Promise<AxiosResponse> {
+    const adapter = resolveAdapter(spec, config);
+    const replay = takeReplayTicket(config);
+    if (this.#detached || config.clientCredentials?.skip || !this.#policy.allows(config)) return adapter(config);
+    const key = this.#header.keyFor(config);
+    if (key === undefined) return adapter(config); // the request's own Authorization header is left alone
+    if (isSpecFormData(config.data) && adapter === httpAdapter()) pinBoundary(config.headers as unknown as HeaderBag);
+    const cached = this.#provider.peekToken();
+    if (cached) {
+      this.#provider.refreshIfDue();
+      return this.#sendWithToken(config, adapter, key, { token: cached, replay }, undefined);
+    }
+    const waitedSince = Date.now();
+    return waitForToken(this.#provider, config).then((token) => this.#sendWithToken(config, adapter, key, { token, replay }, waitedSince));
+  }
+
+  /** Response interceptor: a 401 or 403 to a request that carried our token; anything else passes through. */
+  onError(error: unknown): Promise<AxiosResponse> {
+    const config = (error as AxiosError | undefined)?.config;
+    const send = config ? this.#sends.get(config) : undefined;
+    if (!send || !config || !axios.isAxiosError(error)) throw error;
+    const status = error.response?.status;
+    if (status !== 401 && status !== 403) throw error;
+    // A 401 or 403 from a redirect target the token was withheld from says nothing about the token.
+    if (!this.#answeredByAllowedOrigin(error)) throw error;
+    return status === 401 ? this.#onUnauthorized(error, config, send) : this.#onForbidden(error, config);
+  }
+
+  /** Sets the token, sends, and takes the token back off the config as soon as the adapter settles. */
+  #sendWithToken(config: InternalAxiosRequestConfig, adapter: AxiosAdapter, key: string, send: Send, waitedSince: number | undefined): Promise<AxiosResponse> {
+    const timeout = spendWait(config, waitedSince);
+    if (typeof timeout === 'object') return Promise.reject(timeout);
+    const value = this.#header.valueFor(send.token);
+    (config.headers as unknown as Record<string, unknown>)[key] = value;
+    this.#sends.set(config, send);
+    config.beforeRedirect = this.#redirects.wrap(config.beforeRedirect);
+    return callAdapter(adapter, config).then(
+      (response) => {
+        takeTokenBack(config, key, value, timeout, response);
+        return response;
+      },
+      (error: unknown) => {
+        takeTokenBack(config, key, value, timeout, error);
+        throw error;
+      },
+    );
+  }
+
+  #onUnauthorized(error: AxiosError, config: InternalAxiosRequestConfig, send: Send): Promise<AxiosResponse> {
+    const settings: RequestAuthOptions = config.clientCredentials ?? {};
+    const challenges = parseChallenges(error.response?.headers?.['www-authenticate']);
+    const challenge = bearerChallenge(challenges);
+    const decision = decideUnauthorized({
+      schemes: challenges.map((c) => c.scheme),
+      challengesOurScheme: challenge !== undefined,
+      wasReplay: send.replay,
+      replay: settings.replay,
+      oneShotBody: isOneShotBody(config.data),
+    });
+    if (decision.dropToken) this.#provider.invalidate(send.token);
+    if (!decision.replay) {
+      const schemes = challenges.map((c) => c.scheme);
+      throw new AuthenticationError(unauthorizedMessage(decision.reason, describe(config), schemes), error, decision.reason, challenge);
+    }
+    this.#provider[REPORT]('replay', { method: methodOf(config), url: urlOf(config), status: 401 });
+    return this.#api.request({
+      ...config,
+      // The body is already transformed; transforming it again could change it.
+      transformRequest: [],
+      clientCredentials: { ...settings, isReplay: true, replayTicket: issueReplayTicket() },
+    } as InternalAxiosRequestConfig);
+  }
+
+  #onForbidden(error: AxiosError, config: InternalAxiosRequestConfig): never {
+    const challenge = bearerChallenge(parseChallenges(error.response?.headers?.['www-authenticate']));
+    const requiredScope = challenge?.scope ?? [];
+    this.#provider[REPORT]('denied', { method: methodOf(config), url: urlOf(config), requiredScope });
+    const lacking = requiredScope.length > 0 ? `: the token lacks scope ${requiredScope.join(' ')}` : '';
+    throw new PermissionError(`The API refused ${describe(config)} (403 Forbidden)${lacking}.`, error, challenge);
+  }
+
+  /** Whether the answer came from an allowed origin: after redirects, the final URL's (http adapter, via follow-redirects). */
+  #answeredByAllowedOrigin(error: AxiosError): boolean {
+    const finalUrl = (error.request as { res?: { responseUrl?: unknown } } | undefined)?.res?.responseUrl;
+    return typeof finalUrl !== 'string' || this.#policy.allowsUrl(finalUrl);
+  }
+
+  /** One wrapper adapter per adapter spec, made once: no closure per request. */
+  #wrapperFor(spec: AdapterSpec): AxiosAdapter {
+    let wrapper = this.#wrappers.get(spec);
+    if (!wrapper) {
+      wrapper = (config) => this.dispatch(config, spec);
+      (wrapper as unknown as Record<symbol, unknown>)[OWNER] = this;
+      if (this.#wrappers.size > 32) this.#wrappers.clear();
+      this.#wrappers.set(spec, wrapper);
+    }
+    return wrapper;
+  }
+}
+
+/**
+ * Removes our token from what the caller gets back, so no interceptor, retry or log sees it: the header
+ * leaves the config, and the raw request (a ClientRequest's `_header`, a fetch Request's headers) is
+ * made non-enumerable. Restores the request's own timeout.
+ */
+function takeTokenBack(config: InternalAxiosRequestConfig, key: string, value: string, timeout: number | undefined, result: unknown): void {
+  if (timeout !== undefined) config.timeout = timeout;
+  const headers = config.headers as unknown as Record<string, unknown> | undefined;
+  if (headers && headers[key] === value) delete headers[key];
+  if (typeof result !== 'object' || result === null) return;
+  hideRequest(result);
+  hideRequest((result as { response?: object }).response);
+}
+
+/** Makes `request` non-enumerable when it can show the token. */
+function hideRequest(target: object | undefined): void {
+  const request = (target as { request?: unknown } | undefined)?.request;
+  if (typeof request !== 'object' || request === null) return;
+  if (!('_header' in request || 'headers' in request || 'getHeader' in request)) return;
+  if (Object.prototype.propertyIsEnumerable.call(target, 'request')) hideProperty(target as object, 'request', request);
+}
+
+function methodOf(config: InternalAxiosRequestConfig): string {
+  return (config.method ?? 'get').toUpperCase();
+}
+
+/** The request's URL as messages and events show it (no query, no user info). */
+function urlOf(config: InternalAxiosRequestConfig): string {
+  return displayUrl(OriginPolicy.fullUrl(config));
+}
+
+/** `GET https://api.example.com/path`. */
+function describe(config: InternalAxiosRequestConfig): string {
+  return `${methodOf(config)} ${urlOf(config)}`;
+}
