@@ -1,7 +1,8 @@
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
 import { DiscoveryError } from './errors.js';
-import { parseJson, sendWithRetry, type HttpContext } from './grant.js';
+import { sendWithRetry, type HttpContext } from './grant.js';
 import { displayUrl, scrub } from './redact.js';
+import { isJsonObject, parseJson } from './util/json.js';
 
 /** The fields of an authorization server's metadata this library uses. */
 export interface ServerMetadata {
@@ -44,11 +45,11 @@ export async function discover(ctx: HttpContext, issuer: string, checkUrl: (url:
     }
     lastStatus = exchange.status;
     const json = parseJson(exchange.text);
-    if (exchange.status < 200 || exchange.status >= 300 || typeof json !== 'object' || json === null || Array.isArray(json)) {
+    if (exchange.status < 200 || exchange.status >= 300 || !isJsonObject(json)) {
       failures.push(`GET ${displayUrl(url)} answered HTTP ${exchange.status}${exchange.status < 300 ? ' without a JSON object' : ''}`);
       continue;
     }
-    return validate(json as Record<string, unknown>, issuer, url, (endpoint, what) => {
+    return validate(json, issuer, url, (endpoint, what) => {
       try {
         checkUrl(endpoint, what);
       } catch (error) {

@@ -5,6 +5,7 @@ import { displayUrl, scrub } from './redact.js';
 import { parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
 import { sleep } from './timers.js';
 import { errorFromBody, invalidResponse, parseTokenResponse, type AccessToken } from './token-response.js';
+import { isJsonObject, parseJson } from './util/json.js';
 
 /** Largest token or discovery response body read, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -108,14 +109,6 @@ function networkFailure(error: unknown, timedOut: boolean, ctx: HttpContext, att
   return { kind: 'network', reason, message, cause, attempts };
 }
 
-/** Parses a JSON body, or returns `undefined`. */
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Everything that identifies a grant. */
 export interface GrantRequest {
@@ -175,8 +168,7 @@ export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promi
   const json = parseJson(text);
   const safe = (error: TokenEndpointError): TokenEndpointError => sanitizeError(error, secrets, attempts, ctx.retry.statuses.includes(status));
   if (status < 200 || status >= 300) {
-    const record = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
-    throw safe(errorFromBody(record, status, `Token request ${where} was refused`, { secrets }));
+    throw safe(errorFromBody(isJsonObject(json) ? json : undefined, status, `Token request ${where} was refused`, { secrets }));
   }
   try {
     if (json === undefined) throw invalidResponse(`Token endpoint ${where} answered HTTP ${status} with a body that is not JSON.`, status);

@@ -4,6 +4,7 @@ import { ConfigurationError } from './errors.js';
 import { isLoopbackHost } from './origin.js';
 import { MAX_LIFETIME_SECONDS } from './token-response.js';
 import { resolveRetry, type RetryOptions, type RetryPolicy } from './retry.js';
+import { splitScope } from './scope.js';
 import type { TokenStore } from './token-store.js';
 
 /** Options of {@link ClientCredentialsProvider}. */
@@ -120,7 +121,7 @@ function number(value: unknown, name: string, fallback: number, { min = 0, max =
 
 function list(value: unknown, name: string): string[] {
   if (value === undefined || value === null) return [];
-  const items = typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : Array.isArray(value) ? value : undefined;
+  const items = typeof value === 'string' ? splitScope(value) : Array.isArray(value) ? value : undefined;
   if (!items || items.some((item) => typeof item !== 'string' || item === '')) {
     throw new ConfigurationError(`${name} must be a string or an array of non-empty strings.`);
   }

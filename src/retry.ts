@@ -1,4 +1,5 @@
 import { ConfigurationError } from './errors.js';
+import { isJsonObject } from './util/json.js';
 
 /**
  * How failed token (and discovery) requests are retried: exponential backoff
@@ -31,7 +32,7 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
 
 export function resolveRetry(option: RetryOptions | false | undefined): RetryPolicy {
   if (option === false) return { ...DEFAULT_RETRY, retries: 0 };
-  if (option !== undefined && (typeof option !== 'object' || option === null || Array.isArray(option))) {
+  if (option !== undefined && !isJsonObject(option)) {
     throw new ConfigurationError('retry must be an object such as { retries: 3, baseDelayMs: 200 }, or false to turn retries off.');
   }
   const policy = { ...DEFAULT_RETRY, ...dropUndefined(option ?? {}) };

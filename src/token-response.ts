@@ -2,6 +2,8 @@ import { inspect } from 'node:util';
 import { TokenEndpointError } from './errors.js';
 import { jwtExpiresAt } from './jwt.js';
 import { REDACTED, hideProperty, scrub } from './redact.js';
+import { splitScope } from './scope.js';
+import { isJsonObject } from './util/json.js';
 
 /**
  * A successful token response as it comes over the wire.
@@ -42,7 +44,7 @@ export interface AccessToken {
 export interface TokenRecord {
   token: AccessToken;
   /** When the token request was sent (ms). */
-  issuedAt: number;
+  sentAt: number;
   /** Time after which the token is no longer used (expiry minus leeway). */
   staleAt: number;
   /** Time after which a background refresh starts. */
@@ -131,10 +133,8 @@ export interface ParseContext {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: AccessToken; lifetimeSeconds: number | undefined } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalidResponse('Token endpoint answered without a JSON object.', ctx.status);
-  }
-  const response = body as Record<string, unknown>;
+  if (!isJsonObject(body)) throw invalidResponse('Token endpoint answered without a JSON object.', ctx.status);
+  const response = body;
   const secrets = ctx.secrets ?? [];
   if (response.error !== undefined) {
     throw errorFromBody(response, ctx.status, 'Token endpoint answered with an error', { secrets });
@@ -157,7 +157,7 @@ export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: A
   let scope: readonly string[] = ctx.requestedScope;
   if (response.scope !== undefined && response.scope !== null) {
     if (typeof response.scope !== 'string') throw invalidResponse('Token endpoint returned a scope that is not a string.', ctx.status);
-    scope = response.scope.split(/\s+/).filter(Boolean);
+    scope = splitScope(response.scope);
   }
   const token = makeAccessToken({ accessToken, tokenType, expiresAt, scope: Object.freeze([...scope]) }, response as TokenResponse);
   return { token, lifetimeSeconds };

@@ -1,3 +1,5 @@
+import { splitScope } from './scope.js';
+
 /**
  * A `Bearer` challenge from a `WWW-Authenticate` header.
  *
@@ -280,7 +282,7 @@ export function bearerChallenge(challenges: readonly AuthChallenge[]): BearerCha
   if (p.error !== undefined) result.error = p.error;
   if (p.error_description !== undefined) result.errorDescription = p.error_description;
   if (p.error_uri !== undefined) result.errorUri = p.error_uri;
-  if (p.scope !== undefined) result.scope = p.scope.split(/\s+/).filter(Boolean);
+  if (p.scope !== undefined) result.scope = splitScope(p.scope);
   return result;
 }
 
