@@ -20,14 +20,14 @@ function stored(fields: { accessToken?: string; expiresAt?: number | undefined; 
   const scope = fields.scope ?? ['read', 'write'];
   const expiresAt = 'expiresAt' in fields ? fields.expiresAt : 1_700_000_600_000;
   const token = makeAccessToken({ accessToken, tokenType: 'Bearer', expiresAt, scope: Object.freeze([...scope]) }, { access_token: accessToken });
-  return { token, issuedAt: fields.issuedAt ?? 1_700_000_000_000, expiresAt: fields.storedExpiresAt ?? 1_700_000_600_000 };
+  return { token, sentAt: fields.issuedAt ?? 1_700_000_000_000, endsAt: fields.storedExpiresAt ?? 1_700_000_600_000 };
 }
 
 /** The fields a decoded value carries, as plain data. */
 function plain(value: StoredToken | undefined) {
   if (!value) return value;
   const { accessToken, tokenType, expiresAt, scope } = value.token;
-  return { accessToken, tokenType, expiresAt, scope: [...scope], issuedAt: value.issuedAt, storedExpiresAt: value.expiresAt };
+  return { accessToken, tokenType, expiresAt, scope: [...scope], issuedAt: value.sentAt, storedExpiresAt: value.endsAt };
 }
 
 /** A value in the codec's format around any plaintext: authentic, but not necessarily a token. */

@@ -36,20 +36,20 @@ export function refreshLeadMs(slowestGrantMs: number, retry: RetryPolicy, failur
 }
 
 /**
- * When a token issued at `issuedAt` and expiring at `expiresAt` goes stale, and when its refresh
+ * When a token whose request was sent at `sentAt` and expiring at `expiresAt` goes stale, and when its refresh
  * starts: by default ahead of the stale point by what the token endpoint needs (`leadMs`), at most
  * 20 % of the usable lifetime, so steady traffic costs about one grant per token
  * lifetime (1.01 for a one-hour token) and never waits; with a `refreshRatio`, at that fraction of
  * the usable lifetime.
  */
-export function tokenTimes(issuedAt: number, expiresAt: number, settings: RefreshSettings): TokenTimes {
-  const lifetime = Math.max(0, expiresAt - issuedAt);
+export function tokenTimes(sentAt: number, expiresAt: number, settings: RefreshSettings): TokenTimes {
+  const lifetime = Math.max(0, expiresAt - sentAt);
   // The leeway covers the API request's transit and the resource server's clock; never more than half the lifetime.
   const staleAt = expiresAt - Math.min(settings.expiryLeewayMs, lifetime / 2);
-  const usable = Math.max(0, staleAt - issuedAt);
+  const usable = Math.max(0, staleAt - sentAt);
   const { refreshRatio } = settings;
   if (refreshRatio === false) return { staleAt, refreshAt: Infinity };
-  if (refreshRatio !== undefined) return { staleAt, refreshAt: issuedAt + refreshRatio * usable };
+  if (refreshRatio !== undefined) return { staleAt, refreshAt: sentAt + refreshRatio * usable };
   const lead = Math.min(settings.leadMs, usable * MAX_LEAD_FRACTION);
   return { staleAt, refreshAt: staleAt - lead };
 }

@@ -30,15 +30,18 @@ export function deriveKey(material: string | Uint8Array, key: string): Buffer {
 export interface StoredToken {
   token: AccessToken;
   /** When the token request was sent (ms). */
-  issuedAt: number;
-  /** When the provider stops using it, the server's expiry or the assumed default (ms). */
-  expiresAt: number;
+  sentAt: number;
+  /**
+   * When the token's lifetime ends (ms): the server's expiry, or, when the server did not say
+   * (`token.expiresAt` undefined), the end of the assumed default lifetime.
+   */
+  endsAt: number;
 }
 
 /** Encrypts a token for a store with AES-256-GCM; the store key is bound as associated data. */
 export function encodeToken(stored: StoredToken, aesKey: Buffer, key: string): string {
   const { token } = stored;
-  const plain = JSON.stringify({ a: token.accessToken, t: token.tokenType, e: token.expiresAt ?? null, s: token.scope, i: stored.issuedAt, x: stored.expiresAt });
+  const plain = JSON.stringify({ a: token.accessToken, t: token.tokenType, e: token.expiresAt ?? null, s: token.scope, i: stored.sentAt, x: stored.endsAt });
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
   cipher.setAAD(Buffer.from(key));
@@ -62,7 +65,7 @@ export function decodeToken(value: unknown, aesKey: Buffer, key: string): Stored
     const expiresAt = typeof p.e === 'number' ? p.e : undefined;
     const scope = Object.freeze([...(p.s as string[])]);
     const raw = { access_token: p.a, token_type: p.t, scope: scope.join(' ') };
-    return { token: makeAccessToken({ accessToken: p.a, tokenType: p.t, expiresAt, scope }, raw), issuedAt: p.i, expiresAt: p.x };
+    return { token: makeAccessToken({ accessToken: p.a, tokenType: p.t, expiresAt, scope }, raw), sentAt: p.i, endsAt: p.x };
   } catch {
     return undefined;
   }

@@ -51,7 +51,7 @@ interface Acquired {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
 export class ClientCredentialsProvider extends ProviderEventSource {
-  readonly #o: ResolvedOptions;
+  readonly #options: ResolvedOptions;
   readonly #http: HttpContext;
   #endpoint: Endpoint | Promise<Endpoint> | undefined;
   #record: TokenRecord | undefined;
@@ -71,8 +71,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
 
   constructor(options: ClientCredentialsOptions) {
     super();
-    this.#o = resolveOptions(options);
-    const o = this.#o;
+    this.#options = resolveOptions(options);
+    const o = this.#options;
     this.#http = {
       httpClient: o.httpClient ?? axios.create(),
       timeoutMs: o.timeoutMs,
@@ -97,7 +97,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
 
   /** Scopes this provider asks for. */
   get requestedScope(): readonly string[] {
-    return this.#o.scope;
+    return this.#options.scope;
   }
 
   /**
@@ -114,7 +114,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
    */
   peekToken(): AccessToken | undefined {
     const record = this.#record;
-    return record && this.#o.now() < record.staleAt ? record.token : undefined;
+    return record && this.#options.now() < record.staleAt ? record.token : undefined;
   }
 
   /**
@@ -126,7 +126,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   refreshIfDue(): void {
     const record = this.#record;
     if (!record || this.#pending !== undefined) return;
-    const now = this.#o.now();
+    const now = this.#options.now();
     if (now >= record.refreshAt && now < record.staleAt && now >= this.#refreshBlockedUntil) this.#startFlight(true, record.token.accessToken);
   }
 
@@ -155,7 +155,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     let flight = this.#pending;
     if (!flight) {
       const failure = this.#failure;
-      if (failure && this.#o.now() < failure.until) return Promise.reject(failure.error);
+      if (failure && this.#options.now() < failure.until) return Promise.reject(failure.error);
       flight = this.#startFlight(false, forceRefresh ? this.#record?.token.accessToken : undefined);
     }
     return this.#wait(flight, signal);
@@ -199,7 +199,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   }
 
   #makeEndpoint(tokenUrl: string, authMethod: GrantRequest['authMethod']): Endpoint {
-    const o = this.#o;
+    const o = this.#options;
     const grant: GrantRequest = {
       tokenUrl,
       clientId: o.clientId,
@@ -217,7 +217,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   /** The token endpoint, found by discovery once (single-flight, retried after a failure). */
   #resolveEndpoint(): Endpoint | Promise<Endpoint> {
     if (this.#endpoint) return this.#endpoint;
-    const o = this.#o;
+    const o = this.#options;
     const issuer = o.issuer as string;
     const pending = discover(this.#http, issuer, (url, what) => checkEndpointUrl(url, what, o.allowInsecureHttp))
       .then((metadata) => {
@@ -244,9 +244,9 @@ export class ClientCredentialsProvider extends ProviderEventSource {
         return record.token;
       },
       (error: unknown) => {
-        const now = this.#o.now();
-        this.#failure = { error, until: now + this.#o.failureCooldownMs };
-        if (background) this.#refreshBlockedUntil = now + Math.max(this.#o.failureCooldownMs, 1);
+        const now = this.#options.now();
+        this.#failure = { error, until: now + this.#options.failureCooldownMs };
+        if (background) this.#refreshBlockedUntil = now + Math.max(this.#options.failureCooldownMs, 1);
         const phase = error instanceof DiscoveryError ? 'discovery' : background ? 'refresh' : 'token';
         this.emit('error', { error: error instanceof Error ? error : new Error(String(error)), phase });
         throw error;
@@ -287,9 +287,9 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const result = await requestToken(this.#http, endpoint.grant);
     this.#grantMs.push(result.durationMs);
     if (this.#grantMs.length > 8) this.#grantMs.shift();
-    const o = this.#o;
+    const o = this.#options;
     const expiresAt = result.token.expiresAt ?? result.sentAt + o.defaultExpiresInMs;
-    const stored: StoredToken = { token: result.token, issuedAt: result.sentAt, expiresAt };
+    const stored: StoredToken = { token: result.token, sentAt: result.sentAt, endsAt: expiresAt };
     const record = this.#toRecord(stored);
     this.#emitToken(record, 'grant', result.durationMs, result.attempts, background);
     const ttlMs = Math.floor(expiresAt - o.now());
@@ -309,17 +309,17 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const access = stored.token.accessToken;
     if (access === replacing || this.#rejected.includes(access)) return undefined;
     const record = this.#toRecord(stored);
-    if (this.#o.now() >= record.staleAt) return undefined;
+    if (this.#options.now() >= record.staleAt) return undefined;
     this.#emitToken(record, 'store', 0, 0, false);
     return { record, stored: value };
   }
 
   /** Cache times (see {@link tokenTimes}). */
   #toRecord(stored: StoredToken): TokenRecord {
-    const o = this.#o;
+    const o = this.#options;
     const leadMs = refreshLeadMs(Math.max(0, ...this.#grantMs), o.retry, o.failureCooldownMs);
-    const times = tokenTimes(stored.issuedAt, stored.expiresAt, { expiryLeewayMs: o.expiryLeewayMs, refreshRatio: o.refreshRatio, leadMs });
-    return { token: stored.token, issuedAt: stored.issuedAt, ...times };
+    const times = tokenTimes(stored.sentAt, stored.endsAt, { expiryLeewayMs: o.expiryLeewayMs, refreshRatio: o.refreshRatio, leadMs });
+    return { token: stored.token, sentAt: stored.sentAt, ...times };
   }
 
   #emitToken(record: TokenRecord, source: 'grant' | 'store', durationMs: number, attempts: number, background: boolean): void {
@@ -328,10 +328,10 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     this.emit('token', {
       source,
       expiresAt: token.expiresAt,
-      lifetimeMs: token.expiresAt === undefined ? undefined : token.expiresAt - record.issuedAt,
+      lifetimeMs: token.expiresAt === undefined ? undefined : token.expiresAt - record.sentAt,
       scope: token.scope,
-      requestedScope: this.#o.scope,
-      missingScope: this.#o.scope.filter((s) => !granted.has(s)),
+      requestedScope: this.#options.scope,
+      missingScope: this.#options.scope.filter((s) => !granted.has(s)),
       durationMs,
       attempts,
       background,
