@@ -321,7 +321,7 @@ describe('parseChallenges properties', () => {
   const meaning = (c: Generated): Expected => {
     if (c.body.kind === 'none') return { scheme: c.scheme, params: {} };
     if (c.body.kind === 'token68') return { scheme: c.scheme, params: {}, token68: c.body.token68 };
-    const params: Record<string, string> = {};
+    const params: Record<string, string> = Object.create(null) as Record<string, string>; // '__proto__' is a name like any other
     for (const [name, v] of c.body.params) if (!Object.hasOwn(params, name.toLowerCase())) params[name.toLowerCase()] = v.value;
     return { scheme: c.scheme, params };
   };
