@@ -1,14 +1,15 @@
 import axios from 'axios';
-import { discover, pickAuthMethod } from './discovery.js';
 import { ConfigurationError, DiscoveryError } from './errors.js';
 import { ProviderEventSource } from './events.js';
-import { requestToken, type GrantRequest, type HttpContext } from './grant.js';
-import { checkEndpointUrl, resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from './options.js';
+import { requestToken, type HttpContext } from './grant.js';
+import { resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from './options.js';
 import { credentialForms } from './redact.js';
-import { cacheKey, decodeToken, deriveKey, encodeToken, type StoredToken } from './token-codec.js';
-import type { AccessToken, TokenRecord } from './token-response.js';
 import { refreshLeadMs, tokenTimes } from './refresh-policy.js';
 import { StoreCoordinator } from './store-coordinator.js';
+import { decodeToken, encodeToken, type StoredToken } from './token-codec.js';
+import { EndpointResolver, type Endpoint } from './token-endpoint.js';
+import type { AccessToken, TokenRecord } from './token-response.js';
+import { abortable, abortReason } from './util/abort.js';
 
 /** Options of {@link ClientCredentialsProvider.getToken}. */
 export interface GetTokenOptions {
@@ -16,12 +17,6 @@ export interface GetTokenOptions {
   forceRefresh?: boolean | undefined;
   /** Stops waiting (for this caller only) when aborted; the token request goes on for others. */
   signal?: AbortSignal | undefined;
-}
-
-interface Endpoint {
-  grant: GrantRequest;
-  key: string;
-  aesKey: Buffer;
 }
 
 interface Acquired {
@@ -53,7 +48,7 @@ interface Acquired {
 export class ClientCredentialsProvider extends ProviderEventSource {
   readonly #options: ResolvedOptions;
   readonly #http: HttpContext;
-  #endpoint: Endpoint | Promise<Endpoint> | undefined;
+  readonly #endpoint: EndpointResolver;
   #record: TokenRecord | undefined;
   #stored: string | undefined;
   #pending: Promise<AccessToken> | undefined;
@@ -81,7 +76,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       secrets: credentialForms(o.clientId, o.clientSecret),
       onRetry: (info) => this.emit('retry', info),
     };
-    if (o.tokenUrl !== undefined) this.#endpoint = this.#makeEndpoint(o.tokenUrl, o.authMethod ?? 'client_secret_basic');
+    this.#endpoint = new EndpointResolver(o, this.#http);
     if (o.store) {
       const { retries, maxDelayMs, maxRetryAfterMs } = o.retry;
       this.#shared = new StoreCoordinator(o.store, {
@@ -179,8 +174,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const stored = this.#stored;
     this.#record = undefined;
     this.#stored = undefined;
-    const endpoint = this.#endpoint;
-    if (stored !== undefined && endpoint && !(endpoint instanceof Promise)) this.#shared?.delete(endpoint.key, stored);
+    const endpoint = this.#endpoint.known;
+    if (stored !== undefined && endpoint) this.#shared?.delete(endpoint.key, stored);
     return true;
   }
 
@@ -196,42 +191,6 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     };
     waited.then(done, done);
     return waited;
-  }
-
-  #makeEndpoint(tokenUrl: string, authMethod: GrantRequest['authMethod']): Endpoint {
-    const o = this.#options;
-    const grant: GrantRequest = {
-      tokenUrl,
-      clientId: o.clientId,
-      clientSecret: o.clientSecret,
-      authMethod,
-      scope: o.scope,
-      audience: o.audience,
-      resource: o.resource,
-      params: o.params,
-    };
-    const key = cacheKey(grant);
-    return { grant, key, aesKey: deriveKey(o.encryptionKey ?? o.clientSecret, key) };
-  }
-
-  /** The token endpoint, found by discovery once (single-flight, retried after a failure). */
-  #resolveEndpoint(): Endpoint | Promise<Endpoint> {
-    if (this.#endpoint) return this.#endpoint;
-    const o = this.#options;
-    const issuer = o.issuer as string;
-    const pending = discover(this.#http, issuer, (url, what) => checkEndpointUrl(url, what, o.allowInsecureHttp))
-      .then((metadata) => {
-        const endpoint = this.#makeEndpoint(metadata.token_endpoint, o.authMethod ?? pickAuthMethod(metadata));
-        this.#endpoint = endpoint;
-        return endpoint;
-      })
-      .catch((error: unknown) => {
-        // Any failure, fetching or using the document, means it is fetched again next time.
-        if (this.#endpoint === pending) this.#endpoint = undefined;
-        throw error;
-      });
-    this.#endpoint = pending;
-    return pending;
   }
 
   #startFlight(background: boolean, replacing: string | undefined): Promise<AccessToken> {
@@ -261,7 +220,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   }
 
   async #acquire(background: boolean, replacing: string | undefined): Promise<Acquired> {
-    const endpoint = await this.#resolveEndpoint();
+    const endpoint = await this.#endpoint.resolve();
     const shared = this.#shared;
     if (!shared?.usable) return this.#grant(endpoint, background, false);
     return shared.acquire(
@@ -277,8 +236,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     if (this.#record === record) this.#stored = value;
     else if (this.#rejected.includes(record.token.accessToken)) {
       // Rejected by the API while it was being stored: take it back out for the fleet.
-      const endpoint = this.#endpoint;
-      if (endpoint && !(endpoint instanceof Promise)) this.#shared?.delete(endpoint.key, value);
+      const endpoint = this.#endpoint.known;
+      if (endpoint) this.#shared?.delete(endpoint.key, value);
     }
   }
 
@@ -337,26 +296,4 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       background,
     });
   }
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
-/** `promise`, or a rejection as soon as `signal` aborts (for this caller only). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
