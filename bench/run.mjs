@@ -103,7 +103,7 @@ async function main() {
     await step('1 cold burst', ['1'], coldBurst);
     await step('2 401 burst after revocation', ['2a', '2b'], revocation);
     await step('5 failing token endpoint', ['5a', '5b'], failingEndpoint);
-    await step('6 steady traffic, 10 s', ['6a', '6b'], steadyTraffic);
+    await step('6 steady traffic, 10 s', ['6a', '6b', '6c', '6d'], steadyTraffic);
     await step('7, 9 fleet of 8 processes', ['7a', '7b', '9a', '9b'], async () => fleetRows(await fleet({ redisPath: redis?.path }), pending));
   } finally {
     await redis?.stop();
