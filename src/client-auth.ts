@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /**
  * How the client authenticates to the token endpoint.
  * - `client_secret_basic`: HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1). The default.

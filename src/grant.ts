@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { applyClientAuth, type ClientAuthMethod } from './client-auth.js';
 import { TokenEndpointError } from './errors.js';

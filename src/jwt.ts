@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+
 /**
  * The `exp` claim of a JWT access token in ms since the epoch, or `undefined`
  * when the token is not a JWT or has no numeric `exp`. The signature is not

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { basicCredentials } from './client-auth.js';
 
 /** Marker that replaces a secret wherever the library shows a value. */

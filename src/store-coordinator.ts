@@ -1,6 +1,6 @@
 import { ClientCredentialsError } from './errors.js';
 import { scrub } from './redact.js';
-import { sleep, unref } from './timers.js';
+import { afterIo, sleep, unref } from './timers.js';
 import type { TokenStore } from './token-store.js';
 
 /** Settings of the coordination, from the provider's options. */
@@ -119,7 +119,7 @@ export class StoreCoordinator {
     try {
       const timeout = new Promise<never>((_, reject) => {
         // Timers run before pending I/O: after a blocked event loop, give an answer that already arrived one turn to land.
-        timer = unref(setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs));
+        timer = unref(setTimeout(() => afterIo(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs));
       });
       const result = await Promise.race([Promise.resolve().then(call), timeout]);
       this.#down = false;

@@ -10,6 +10,12 @@ export function unref<T>(timer: T): T {
   return timer;
 }
 
+/** Runs `callback` after the I/O already waiting has been read (`setImmediate`, or a 0 ms timer where there is none). */
+export function afterIo(callback: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(callback);
+  else setTimeout(callback, 0);
+}
+
 /** Resolves after `ms`; never keeps the process alive by itself. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => void unref(setTimeout(resolve, ms)));

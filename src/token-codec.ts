@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { GrantRequest } from './grant.js';
 import { makeAccessToken, type AccessToken } from './token-response.js';

@@ -1,10 +1,12 @@
-import { inspect } from 'node:util';
 import { TokenEndpointError } from './errors.js';
 import { jwtExpiresAt } from './jwt.js';
 import { REDACTED, hideProperty, scrub } from './redact.js';
 import { splitScope } from './scope.js';
 import { isJsonObject } from './util/json.js';
 
+
+/** `util.inspect.custom` without importing `node:util`: Node, Bun and Deno all look this symbol up. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /**
  * A successful token response as it comes over the wire.
  *
@@ -67,7 +69,7 @@ export function makeAccessToken(fields: Omit<AccessToken, 'raw'>, raw: TokenResp
   hideProperty(token, 'toJSON', function (this: AccessToken) {
     return redactedView(this);
   });
-  hideProperty(token, inspect.custom, function (this: AccessToken, _depth: number, options: object) {
+  hideProperty(token, INSPECT, function (this: AccessToken, _depth: number, options: object, inspect: (value: unknown, options: object) => string) {
     return `AccessToken ${inspect(redactedView(this), options)}`;
   });
   return Object.freeze(token) as AccessToken;
