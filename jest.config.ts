@@ -1,3 +1,9 @@
+/**
+ * Node 22.18+ loads this file itself (type stripping): it is written to be CommonJS once its types are
+ * stripped, so Node neither re-parses it as ESM nor warns. Older Node (20) loads it through esbuild-register.
+ *
+ * @jest-config-loader esbuild-register
+ */
 import type { Config } from 'jest';
 
 const moduleNameMapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
@@ -9,24 +15,42 @@ const base = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
   moduleNameMapper,
   setupFilesAfterEnv: ['<rootDir>/jest.setup.ts'],
-};
+} satisfies Config;
 
 /**
- * Two projects: the newest axios, and the oldest release this library supports
- * (the peer dependency floor, 1.8.2, installed as `axios-floor`), for every
- * suite that exercises axios itself. Process-spawning suites run once.
+ * The shared-store suite once more for each major of the optional peers that the package's peer ranges
+ * accept beyond the two the other projects use (ioredis 5, node-redis 4), each installed under an alias
+ * (`ioredis-6`, `redis-5`, `redis-6`) and mapped in place of the bare name.
+ */
+const peerProject = (displayName: string, peers: Record<string, string>) => ({
+  ...base,
+  displayName,
+  testMatch: ['**/redis-store.test.ts', '**/redis-store-*.test.ts'],
+  moduleNameMapper: {
+    ...Object.fromEntries(Object.entries(peers).map(([name, alias]) => [`^${name}$`, `<rootDir>/node_modules/${alias}`])),
+    ...moduleNameMapper,
+  },
+});
+
+/**
+ * The newest axios, and the oldest release this library supports (the peer dependency floor, 1.8.2,
+ * installed as `axios-floor`), for every suite that exercises axios itself; process-spawning suites run
+ * once. Then the shared-store suite against the other majors of ioredis and node-redis.
  */
 const config: Config = {
   testTimeout: 20_000,
+  globalSetup: '<rootDir>/scripts/prerequisites.cjs',
   projects: [
     { ...base, displayName: 'axios-latest' },
     {
       ...base,
       displayName: 'axios-1.8.2',
       moduleNameMapper: { '^axios$': '<rootDir>/node_modules/axios-floor/dist/node/axios.cjs', ...moduleNameMapper },
-      testPathIgnorePatterns: ['/node_modules/', 'demo\\.test', 'examples\\.test', 'fleet\\.test', 'package\\.test', 'recipes\\.test', 'redis-store\\.test'],
+      testPathIgnorePatterns: ['/node_modules/', 'demo\\.test', 'examples\\.test', 'fleet\\.test', 'package\\.test', 'readme\\.test', 'recipes\\.test', 'redis-store\\.test'],
     },
+    peerProject('ioredis-6 redis-6', { ioredis: 'ioredis-6', redis: 'redis-6' }),
+    peerProject('redis-5', { redis: 'redis-5' }),
   ],
 };
 
-export default config;
+module.exports = config;
