@@ -40,6 +40,7 @@ export class ClientCredentialsError extends Error {
     brand(this, 'ClientCredentialsError');
   }
 
+  /** `instanceof` that also holds across the ESM and CJS copies of this package (a branded instance). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return Function.prototype[Symbol.hasInstance].call(this, value) || isBranded(value, this.name);
   }
@@ -68,6 +69,7 @@ export interface TokenEndpointErrorDetails {
   attempts?: number | undefined;
   /** Whether the failure is transient (network, timeout, 429, 5xx) and was retried. */
   retryable?: boolean | undefined;
+  /** The underlying failure (a network error, the TLS layer's error), scrubbed of secrets. */
   cause?: unknown;
 }
 
@@ -79,11 +81,17 @@ export interface TokenEndpointErrorDetails {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
 export class TokenEndpointError extends ClientCredentialsError {
+  /** HTTP status of the last answer, or `undefined` when none came (network failure, timeout). */
   readonly status: number | undefined;
+  /** RFC 6749 §5.2 `error` (e.g. `invalid_client`), or `invalid_token_response` for an unusable 2xx answer. */
   readonly error: string | undefined;
+  /** RFC 6749 §5.2 `error_description`, scrubbed of every form of the client's credentials. */
   readonly errorDescription: string | undefined;
+  /** RFC 6749 §5.2 `error_uri`, scrubbed likewise. */
   readonly errorUri: string | undefined;
+  /** How many token requests the failed cycle sent (retries included). */
   readonly attempts: number;
+  /** Whether the failure was transient (network, timeout, 429, 5xx): a later call may succeed. */
   readonly retryable: boolean;
 
   constructor(message: string, details: TokenEndpointErrorDetails = {}) {
@@ -106,6 +114,7 @@ export class TokenEndpointError extends ClientCredentialsError {
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.3
  */
 export class DiscoveryError extends ClientCredentialsError {
+  /** HTTP status of the last discovery answer, if one came. */
   readonly status: number | undefined;
 
   constructor(message: string, details: { status?: number | undefined; cause?: unknown } = {}) {
@@ -144,6 +153,7 @@ abstract class ApiAuthError extends AxiosError {
     if (source.stack) this.stack = `${this.name}: ${message}\n${source.stack.split('\n').slice(1).join('\n')}`;
   }
 
+  /** `instanceof` that also holds across the ESM and CJS copies of this package (a branded instance). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return Function.prototype[Symbol.hasInstance].call(this, value) || isBranded(value, this.name);
   }
@@ -155,6 +165,7 @@ abstract class ApiAuthError extends AxiosError {
  * `axios.isAxiosError(err)` is true and `err.response` is the API's answer.
  */
 export class AuthenticationError extends ApiAuthError {
+  /** Why the 401 could not be fixed by a replay: see {@link AuthenticationFailure}. */
   readonly reason: AuthenticationFailure;
 
   constructor(message: string, source: AxiosError, reason: AuthenticationFailure, challenge?: BearerChallenge) {

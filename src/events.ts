@@ -26,6 +26,7 @@ export interface TokenEvent {
 
 /** Emitted when something failed; `error` never carries a secret or a token. */
 export interface ErrorEvent {
+  /** The error (a {@link TokenEndpointError}, {@link DiscoveryError} or `ERR_STORE` error), scrubbed of secrets. */
   error: Error;
   /** `token`: a token request cycle failed; `refresh`: a background refresh failed (the current token stays in use); `store`: the shared store failed (once per outage); `discovery`. */
   phase: 'token' | 'refresh' | 'store' | 'discovery';
@@ -33,16 +34,21 @@ export interface ErrorEvent {
 
 /** Emitted when a 401 from the API is replayed with a fresh token. */
 export interface ReplayEvent {
+  /** The request's method, upper case. */
   method: string;
   /** Origin and path, without query. */
   url: string;
+  /** The status that caused the replay: 401. */
   status: number;
 }
 
 /** Emitted when the API answers 403. */
 export interface DeniedEvent {
+  /** The request's method, upper case. */
   method: string;
+  /** The request's URL without query or user info. */
   url: string;
+  /** Scopes the API's `WWW-Authenticate` says the request needs, or `[]`. */
   requiredScope: readonly string[];
 }
 
@@ -51,13 +57,19 @@ export type RetryEvent = RetryInfo;
 
 /** The provider's events and their payloads. */
 export interface ProviderEvents {
+  /** A token was fetched (`source: 'grant'`) or taken from the store. */
   token: TokenEvent;
+  /** A token request cycle, a refresh, discovery or the store failed. */
   error: ErrorEvent;
+  /** A token or discovery request is about to be retried. */
   retry: RetryEvent;
+  /** A request answered 401 is replayed with a fresh token. */
   replay: ReplayEvent;
+  /** A request was answered 403 (turned into a PermissionError). */
   denied: DeniedEvent;
 }
 
+/** The name of a provider event: `token`, `error`, `retry`, `replay` or `denied`. */
 export type ProviderEventName = keyof ProviderEvents;
 
 /** `node:diagnostics_channel` names, one per event: `axios-client-credentials:token`, `…:error`, `…:retry`, `…:replay`, `…:denied`. */
@@ -71,7 +83,8 @@ export const CHANNELS: { readonly [K in ProviderEventName]: string } = Object.fr
 
 const channels = Object.fromEntries(Object.entries(CHANNELS).map(([name, channel]) => [name, diagnosticsChannel.channel(channel)])) as Record<ProviderEventName, diagnosticsChannel.Channel>;
 
-type Listener<K extends ProviderEventName> = (event: ProviderEvents[K]) => void;
+/** A listener of the provider event `K`. */
+export type Listener<K extends ProviderEventName> = (event: ProviderEvents[K]) => void;
 
 /** The listener each {@link ProviderEventSource.once} wrapper calls, so that `off` finds it by the listener. */
 /** The key of the one method through which the interceptors report what they did: not part of the public API. */

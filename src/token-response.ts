@@ -13,13 +13,16 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export interface TokenResponse {
+  /** The access token (RFC 6749 §5.1). */
   access_token: string;
+  /** `Bearer`, in any case. */
   token_type?: string;
   /**
    * Lifetime in seconds. `0` is taken as "unknown", never as "already expired" (which would cost one
    * token request per call): the JWT `exp` is used if the token is a JWT, else `defaultExpiresInSeconds`.
    */
   expires_in?: number | string;
+  /** The granted scopes, space-separated, when they differ from those asked for (RFC 6749 §3.3). */
   scope?: string;
   [field: string]: unknown;
 }

@@ -8,10 +8,13 @@ import { splitScope } from './scope.js';
 export interface BearerChallenge {
   /** Always `Bearer`. */
   scheme: string;
+  /** `realm`: the protection space. */
   realm?: string;
   /** `invalid_request`, `invalid_token`, `insufficient_scope`, or another value the server uses. */
   error?: string;
+  /** `error_description`: a human-readable explanation. */
   errorDescription?: string;
+  /** `error_uri`: a page explaining the error. */
   errorUri?: string;
   /** Scopes the server says the request needs. */
   scope?: string[];
