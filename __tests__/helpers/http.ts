@@ -29,9 +29,17 @@ export interface TestServer {
 export type Handler = (req: SeenRequest, res: ServerResponse) => void | Promise<void>;
 
 /** Starts a node:http server on 127.0.0.1 with a free port; it records every request with its body. */
-export async function startServer(handler: Handler): Promise<TestServer> {
+export function startServer(handler: Handler): Promise<TestServer> {
+  return serveRecorded((listener) => createServer(listener), 'http', handler);
+}
+
+/**
+ * Starts the server `create` makes (node:http or node:https) on 127.0.0.1 with a free port, recording
+ * every request with its body; it is closed by {@link closeAll}.
+ */
+export async function serveRecorded(create: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server, protocol: 'http' | 'https', handler: Handler): Promise<TestServer> {
   const requests: SeenRequest[] = [];
-  const server: Server = createServer((req, res) => {
+  const server = create((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -46,7 +54,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   server.keepAliveTimeout = 100;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `${protocol}://127.0.0.1:${port}`;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= new Promise<void>((resolve) => {

@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerOptions } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanup, type Handler, type SeenRequest, type TestServer } from './http.js';
+import { serveRecorded, type Handler, type TestServer } from './http.js';
 
 /** A certificate and its private key, PEM. */
 export interface Pem {
@@ -53,29 +52,6 @@ export function makeCa(name = 'axios-client-credentials test CA'): TestCa {
 }
 
 /** Starts a node:https server on 127.0.0.1 with a free port and a certificate from `ca`; it records every request. */
-export async function startHttpsServer(ca: TestCa, handler: Handler, options: ServerOptions = {}): Promise<TestServer> {
-  const requests: SeenRequest[] = [];
-  const server = createServer({ ...ca.issue('localhost'), ...options }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const seen: SeenRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks) };
-      requests.push(seen);
-      Promise.resolve(handler(seen, res)).catch((error: unknown) => {
-        res.statusCode = 500;
-        res.end(String(error));
-      });
-    });
-  });
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let closed: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closed ??= new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }));
-  cleanup.push(close);
-  return { url: origin, origin, requests, close };
+export function startHttpsServer(ca: TestCa, handler: Handler, options: ServerOptions = {}): Promise<TestServer> {
+  return serveRecorded((listener) => createServer({ ...ca.issue('localhost'), ...options }, listener), 'https', handler);
 }
