@@ -97,24 +97,64 @@ describe('a shared store', () => {
     expect(errors).toEqual([]);
   });
 
-  test('a store that never answers costs one storeTimeoutMs, then is skipped: no request fails because of it', async () => {
+  /**
+   * A store whose every call hangs, recording the calls. The provider skips a failed store for a
+   * second of wall-clock time (`Date.now`), so each test stops that clock: how slowly a loaded
+   * machine gets from the failure to the next token request must not decide whether the store is
+   * asked again.
+   */
+  function hangingStore(): TokenStore & { calls: string[] } {
+    const calls: string[] = [];
+    const never = (name: string) => () => (calls.push(name), new Promise<never>(() => undefined));
+    return { calls, get: never('get'), set: never('set'), delete: never('delete'), lock: never('lock'), unlock: never('unlock') };
+  }
+
+  async function revokedWhileStoreHangs() {
     const auth = await startAuthServer();
     const api = await startApiServer(auth);
-    const never = () => new Promise<never>(() => undefined);
-    const store: TokenStore = { get: never, set: never, delete: never, lock: never, unlock: never };
+    const store = hangingStore();
     const errors: ErrorEvent[] = [];
-    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store, storeTimeoutMs: 250, expiryLeewaySeconds: 0 });
+    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store, storeTimeoutMs: 250 });
     provider.on('error', (e) => errors.push(e));
     const client = axios.create({ baseURL: api.url });
     attachAuth(client, provider);
-    expect((await client.get('/a', { timeout: 2000 })).status).toBe(200);
-    api.revoke();
-    const started = Date.now();
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => client.get('/b', { timeout: 200 })));
-    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(errors.filter((e) => e.phase === 'store')).toHaveLength(1);
-    expect(auth.tokenRequests).toHaveLength(2);
+    return { auth, api, store, errors, client };
+  }
+
+  test('a store that never answers costs one storeTimeoutMs, then is skipped: no request fails because of it', async () => {
+    let wallClock = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => wallClock);
+    try {
+      const { auth, api, store, errors, client } = await revokedWhileStoreHangs();
+      expect((await client.get('/a')).status).toBe(200);
+      expect(store.calls).toEqual(['get']); // the one call that timed out
+      api.revoke();
+      wallClock += 999;
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => client.get('/b')));
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(store.calls).toEqual(['get']); // the new token was fetched without waiting for the store
+      expect(errors.filter((e) => e.phase === 'store')).toHaveLength(1);
+      expect(auth.tokenRequests).toHaveLength(2);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  test('a store that failed is asked again a second later, and its outage is still reported once', async () => {
+    let wallClock = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => wallClock);
+    try {
+      const { auth, api, store, errors, client } = await revokedWhileStoreHangs();
+      expect((await client.get('/a')).status).toBe(200);
+      api.revoke();
+      wallClock += 1000;
+      expect((await client.get('/b')).status).toBe(200);
+      expect(store.calls).toEqual(['get', 'get']);
+      expect(errors.filter((e) => e.phase === 'store')).toHaveLength(1);
+      expect(auth.tokenRequests).toHaveLength(2);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   test('the token reaches waiters before the store write finishes', async () => {
