@@ -37,11 +37,18 @@ const peerProject = (displayName: string, peers: Record<string, string>) => ({
  * installed as `axios-floor`), for every suite that exercises axios itself; process-spawning suites run
  * once. Then the shared-store suite against the other majors of ioredis and node-redis.
  */
+/**
+ * The suites that spawn many processes (the fleet of 8, the demo, the examples). `.ci/run` sets
+ * ACC_SKIP_PROCESS_SUITES on the Node lines after the first, where another run of them adds load to a 2-core
+ * runner, not coverage.
+ */
+const PROCESS_SUITES = ['/node_modules/', 'demo\\.test', 'examples\\.test', 'fleet\\.test'];
+
 const config: Config = {
   testTimeout: 20_000,
   globalSetup: '<rootDir>/scripts/prerequisites.cjs',
   projects: [
-    { ...base, displayName: 'axios-latest' },
+    { ...base, displayName: 'axios-latest', ...(process.env.ACC_SKIP_PROCESS_SUITES ? { testPathIgnorePatterns: PROCESS_SUITES } : {}) },
     {
       ...base,
       displayName: 'axios-1.8.2',
