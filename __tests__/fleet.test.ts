@@ -21,8 +21,12 @@ const FLEET_SIZE = 8;
 const CONCURRENCY = 100;
 const CLIENT_ID = 'fleet-client';
 const CLIENT_SECRET = `fleet-secret-${randomBytes(16).toString('hex')}`;
-/** Token request time limit in the workers; the store lock lives this + 2000 ms (the provider's default). */
-const TOKEN_TIMEOUT_MS = 3_000;
+/**
+ * The workers' providers keep the defaults of the token request time limit and the store lock's
+ * TTL: the test of a lock holder killed mid-fetch measures how soon the default lets another
+ * process take over (issue 9, hole 6: within 3 s of the holder's death).
+ */
+const TAKEOVER_WITHIN_MS = 3_000;
 /**
  * Store call time limit in the workers (the store's own is 100 ms less). 8 processes answering 100
  * requests each saturate a 2-CPU runner: at the default 250 ms a process that was not scheduled,
@@ -39,6 +43,8 @@ const STORE_TIMEOUT_MS = 1_000;
 interface TokenRequest {
   scope: string;
   worker: string;
+  /** When it reached the server (`performance.now()` of this process). */
+  at: number;
 }
 
 interface AuthServer {
@@ -91,7 +97,7 @@ async function startAuthServer(): Promise<AuthServer> {
     if (form.get('grant_type') !== 'client_credentials') return sendJson(res, 400, { error: 'unsupported_grant_type' });
     const scope = form.get('scope') ?? '';
     const worker = String(req.headers['x-fleet-worker']);
-    requests.push({ scope, worker });
+    requests.push({ scope, worker, at: performance.now() });
     const answer = () => {
       const accessToken = randomBytes(24).toString('base64url');
       issued.set(accessToken, scope);
@@ -185,7 +191,6 @@ async function spawnWorker(client: Worker['client']): Promise<Worker> {
       FLEET_API_URL: api.url,
       FLEET_CLIENT_ID: CLIENT_ID,
       FLEET_CLIENT_SECRET: CLIENT_SECRET,
-      FLEET_TOKEN_TIMEOUT_MS: String(TOKEN_TIMEOUT_MS),
       FLEET_STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
     },
   });
@@ -333,6 +338,7 @@ describe('a fleet of 8 processes sharing one Redis', () => {
     const { worker: holderId } = await held; // the lock holder's token request is in flight, unanswered
     const holder = fleet.find((w) => w.id === holderId)!;
     const gone = new Promise((resolve) => holder.proc.once('exit', resolve));
+    const killedAt = performance.now();
     holder.proc.kill('SIGKILL');
     await gone;
     bursts.delete(holder);
@@ -341,6 +347,12 @@ describe('a fleet of 8 processes sharing one Redis', () => {
     expect(results.flatMap((r) => r.failures)).toEqual([]);
     expect(results.reduce((n, r) => n + r.ok, 0)).toBe((FLEET_SIZE - 1) * CONCURRENCY);
     expect(auth.requestsFor('kill')).toBeLessThanOrEqual(2);
+    // The takeover: the next token request for the scope, from another process, once the dead holder's lock expired.
+    const takeover = auth.requests.filter((r) => r.scope === 'kill')[1];
+    expect(takeover?.worker).not.toBe(holderId);
+    const takeoverMs = takeover!.at - killedAt;
+    console.log(`fleet: the next token request came ${takeoverMs.toFixed(0)} ms after the lock holder was killed`);
+    expect(takeoverMs).toBeLessThan(TAKEOVER_WITHIN_MS);
 
     const replacement = await spawnWorker(holder.client);
     fleet = [...fleet.filter((w) => w !== holder), replacement];

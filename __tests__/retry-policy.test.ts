@@ -91,6 +91,7 @@ describe('parseRetryAfter', () => {
     ['an obsolete RFC 850 date', 'Sunday, 06-Nov-94 08:49:57 GMT', 20_000],
     ['an obsolete asctime date (one-digit day)', 'Sun Nov  6 08:49:57 1994', 20_000],
     ['an obsolete asctime date (two-digit day)', 'Sun Nov 16 08:49:37 1994', 10 * 86_400_000],
+    ['an obsolete asctime date in lower case', 'sun nov  6 08:49:57 1994', 20_000],
     ['a date in the past', 'Sun, 06 Nov 1994 08:49:00 GMT', 0],
     ['a date now', 'Sun, 06 Nov 1994 08:49:37 GMT', 0],
     ['a date a second ahead', 'Sun, 06 Nov 1994 08:49:38 GMT', 1000],
