@@ -17,12 +17,21 @@ if (config.redisPath) {
   await redis.connect();
 }
 
+/**
+ * The Redis store of a round: as users get it (`ours-redis`: waiting processes are woken by its change
+ * notification), or the same store without `waitForChange` (`ours-redis-poll`: the provider polls it every
+ * 10 ms, as before issue 10), the baseline measured in the same run.
+ */
+function storeFor(kind, prefix) {
+  if (kind === 'ours-redis') return redisStore(redis, { prefix });
+  if (kind === 'ours-redis-poll') return { ...redisStore(redis, { prefix }), waitForChange: undefined };
+  return undefined;
+}
+
 async function runRound({ round, stack: kind, prefix, concurrency }) {
   const options = { tokenUrl: config.tokenUrl, baseURL: config.apiUrl };
-  const stack =
-    kind === 'peer'
-      ? createPeer(options)
-      : createOurs({ ...options, ...(kind === 'ours-redis' ? { store: redisStore(redis, { prefix }) } : {}) });
+  const store = storeFor(kind, prefix);
+  const stack = kind === 'peer' ? createPeer(options) : createOurs({ ...options, ...(store ? { store } : {}) });
   const tokens = [];
   stack.provider?.on('token', (event) => tokens.push({ source: event.source, at: now(), durationMs: event.durationMs }));
   const errors = [];

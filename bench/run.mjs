@@ -98,13 +98,14 @@ async function main() {
     // error paths and other shapes of config: later they read 0.05 to 0.2 higher for every stack.
     await step('3 CPU per request', ['3a', '3b'], cpu);
     await step('8 cached-token latency, Redis vs memory', ['8a', '8b'], async () => storeLatencyRows(await storeLatency({ redisPath: redis?.path, redisStore }), pending));
+    await step('11 loopback HTTP per request', ['11'], async () => (await import('./figures/loopback.mjs')).loopback());
     await step('10 WWW-Authenticate parse, 60 KB', ['10'], wwwAuthenticate);
     await step('4 heap after 10 000 waiting requests', ['4'], heap);
     await step('1 cold burst', ['1'], coldBurst);
     await step('2 401 burst after revocation', ['2a', '2b'], revocation);
     await step('5 failing token endpoint', ['5a', '5b'], failingEndpoint);
     await step('6 steady traffic, 10 s', ['6a', '6b', '6c', '6d'], steadyTraffic);
-    await step('7, 9 fleet of 8 processes', ['7a', '7b', '9a', '9b'], async () => fleetRows(await fleet({ redisPath: redis?.path }), pending));
+    await step('7, 9 fleet of 8 processes', ['7a', '7b', '9a', '9b', '9c'], async () => fleetRows(await fleet({ redisPath: redis?.path }), pending));
   } finally {
     await redis?.stop();
   }

@@ -35,10 +35,18 @@ export interface TokenStore {
   /** Releases a lock taken with {@link TokenStore.lock}, only if `lockId` still holds it. */
   unlock?(key: string, lockId: string): Promise<void>;
   /**
-   * Optional: resolves when `key` may have changed (a token was stored), or
-   * after `timeoutMs`, whichever comes first. Without it the provider polls
-   * `get` every {@link TokenStore.pollIntervalMs} ms while another process
-   * holds the lock.
+   * Optional: resolves when `key` may have changed (a token was stored, or a
+   * lock released), or after `timeoutMs`, whichever comes first. Without it
+   * the provider polls `get` every {@link TokenStore.pollIntervalMs} ms while
+   * another process holds the lock.
+   *
+   * The provider reads `key` (`get`), tries the lock, then waits: a change
+   * after that read, even one made before the wait began, must end the wait
+   * at once, or the process sleeps through the token it waits for. Resolving
+   * early or without a change is harmless (the provider reads again and waits
+   * again). A rejection counts as a store failure (the provider stops waiting
+   * and fetches on its own): a store that cannot be notified should resolve
+   * after a poll interval instead.
    */
   waitForChange?(key: string, timeoutMs: number): Promise<void>;
   /** Poll interval while waiting for another process's token. @default 10 */
