@@ -105,17 +105,18 @@ export class AuthInterceptor {
   #sendWithToken(config: InternalAxiosRequestConfig, adapter: AxiosAdapter, key: string, send: Send, waitedSince: number | undefined): Promise<AxiosResponse> {
     const timeout = spendWait(config, waitedSince);
     if (typeof timeout === 'object') return Promise.reject(timeout);
-    const value = this.#header.valueFor(send.token);
-    (config.headers as unknown as Record<string, unknown>)[key] = value;
+    const own = config.headers;
+    const sent = withHeader(own, key, this.#header.valueFor(send.token));
+    config.headers = sent;
     this.#sends.set(config, send);
     config.beforeRedirect = this.#redirects.wrap(config.beforeRedirect);
     return callAdapter(adapter, config).then(
       (response) => {
-        takeTokenBack(config, key, value, timeout, response);
+        takeTokenBack(config, own, sent, timeout, response);
         return response;
       },
       (error: unknown) => {
-        takeTokenBack(config, key, value, timeout, error);
+        takeTokenBack(config, own, sent, timeout, error);
         throw error;
       },
     );
@@ -174,14 +175,26 @@ export class AuthInterceptor {
 }
 
 /**
- * Removes our token from what the caller gets back, so no interceptor, retry or log sees it: the header
- * leaves the config, and the raw request (a ClientRequest's `_header`, a fetch Request's headers) is
- * made non-enumerable. Restores the request's own timeout.
+ * The headers to send: a copy of the request's own (of the same class, so a second copy of axios reads
+ * them as its own) with our header added. The request's own headers object never holds the token, so
+ * taking it back is putting that object back, not a `delete`, which would turn axios's headers object
+ * into a slow dictionary-mode object for the rest of its life.
  */
-function takeTokenBack(config: InternalAxiosRequestConfig, key: string, value: string, timeout: number | undefined, result: unknown): void {
+function withHeader(own: InternalAxiosRequestConfig['headers'], key: string, value: string): InternalAxiosRequestConfig['headers'] {
+  const Headers = own.constructor as new (from: object) => InternalAxiosRequestConfig['headers'];
+  const sent = typeof own.set === 'function' ? new Headers(own) : ({ ...own } as InternalAxiosRequestConfig['headers']);
+  (sent as unknown as Record<string, unknown>)[key] = value;
+  return sent;
+}
+
+/**
+ * Removes our token from what the caller gets back, so no interceptor, retry or log sees it: the
+ * request's own headers go back on the config, and the raw request (a ClientRequest's `_header`, a
+ * fetch Request's headers) is made non-enumerable. Restores the request's own timeout.
+ */
+function takeTokenBack(config: InternalAxiosRequestConfig, own: InternalAxiosRequestConfig['headers'], sent: InternalAxiosRequestConfig['headers'], timeout: number | undefined, result: unknown): void {
   if (timeout !== undefined) config.timeout = timeout;
-  const headers = config.headers as unknown as Record<string, unknown> | undefined;
-  if (headers && headers[key] === value) delete headers[key];
+  if (config.headers === sent) config.headers = own;
   if (typeof result !== 'object' || result === null) return;
   hideRequest(result);
   hideRequest((result as { response?: object }).response);
