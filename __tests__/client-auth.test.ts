@@ -1,11 +1,11 @@
 /**
- * Issue 9, test strength: unit tables of client authentication (src/client-auth.ts). RFC 6749
+ * Issue 9, test strength: unit tables of client authentication (src/grant/client-auth.ts). RFC 6749
  * §2.3.1: for HTTP Basic the client id and secret are each form-urlencoded (Appendix B) before they
  * are joined with `:` and base64-encoded, so a `:` in an id cannot shift the split and `%`, `+`,
  * spaces and non-ASCII reach a compliant server intact. With `client_secret_post` both go in the body.
  */
 import fc from 'fast-check';
-import { CLIENT_AUTH_METHODS, applyClientAuth, basicCredentials } from '../src/client-auth.js';
+import { CLIENT_AUTH_METHODS, applyClientAuth, basicCredentials } from '../src/grant/client-auth.js';
 
 /** What a compliant server reads from a Basic header: split at the first `:`, then form-decode each part. */
 function serverReads(header: string): [string, string] {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import axios from 'axios';
 import Redis from 'ioredis';
 import { attachAuth, ClientCredentialsProvider } from '../src/index.js';
-import { redisStore } from '../src/stores/redis.js';
+import { redisStore } from '../src/provider/stores/redis.js';
 import type { FromWorker, ToWorker } from './fixtures/fleet-worker.js';
 import { busyFor, commandOnTheWire } from './helpers/event-loop.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';

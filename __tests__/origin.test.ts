@@ -1,16 +1,16 @@
 /**
- * Issue 9, test strength: the origin policy (src/origin.ts) decides whether a request may carry the
+ * Issue 9, test strength: the origin policy (src/interceptors/origin.ts) decides whether a request may carry the
  * token. It compares origins as the URL parser gives them, never string prefixes, so a host that
  * merely starts like the API's (`https://api.example.com.evil.test`), another port, user info that
  * hides the real host (`https://api.example.com@evil.test`), a protocol-relative URL, or an absolute
  * URL under `allowAbsoluteUrls: false` gets no token; case and default ports get it where right.
  * Unit tables and a fast-check property; the same cases through attachAuth on a loopback server are
- * in attach-auth-origins.test.ts. This file imports src/origin.ts alone, so mutation testing loads it
+ * in attach-auth-origins.test.ts. This file imports src/interceptors/origin.ts alone, so mutation testing loads it
  * for that module only.
  */
 import fc from 'fast-check';
 import { ConfigurationError } from '../src/errors.js';
-import { OriginPolicy, isLoopbackHost, originOf, type UrlParts } from '../src/origin.js';
+import { OriginPolicy, isLoopbackHost, originOf, type UrlParts } from '../src/interceptors/origin.js';
 
 const API = 'https://api.example.com';
 

@@ -104,7 +104,7 @@ describe('the built package', () => {
     });
     const inputs = Object.keys(result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs).filter((i) => i !== 'entry.mjs');
     // index.js stays as the re-export module; token-provider, events (node:diagnostics_channel) and the rest go.
-    expect(inputs.map((i) => i.replace(/^.*dist\/esm\//, '')).sort()).toEqual(['errors.js', 'index.js', 'redact.js']);
+    expect(inputs.map((i) => i.replace(/^.*dist\/esm\//, '')).sort()).toEqual(['errors.js', 'index.js', 'util/redact.js']);
     expect(result.outputFiles[0]!.text).not.toContain('diagnostics_channel');
   });
 

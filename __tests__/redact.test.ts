@@ -5,9 +5,9 @@
  * Unit tables first, then fast-check properties: no form survives wherever it is embedded, and scrub never throws.
  */
 import fc from 'fast-check';
-import { MIN_SUBSTRING_LENGTH, REDACTED, credentialForms, displayUrl, scrub } from '../src/redact.js';
+import { MIN_SUBSTRING_LENGTH, REDACTED, credentialForms, displayUrl, scrub } from '../src/util/redact.js';
 
-// Expected forms are computed here, independently of src/redact.ts.
+// Expected forms are computed here, independently of src/util/redact.ts.
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 const unpadded = (text: string) => text.replace(/=+$/, '');

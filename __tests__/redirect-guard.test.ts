@@ -1,12 +1,12 @@
 /**
- * Issue 9, test strength: the redirect guard (src/redirect-guard.ts) strips the Authorization header
+ * Issue 9, test strength: the redirect guard (src/interceptors/redirect-guard.ts) strips the Authorization header
  * from a redirect to an origin the token may not go to, whatever follow-redirects would keep. Unit
  * tables of the guard; the redirect that only the guard protects, a same-port subdomain redirect on
  * axios 1.8.2, is in subdomain-redirect.test.ts. This file imports the guard and the origin policy
  * alone, so mutation testing loads it for those modules only.
  */
-import { OriginPolicy } from '../src/origin.js';
-import { RedirectGuard } from '../src/redirect-guard.js';
+import { OriginPolicy } from '../src/interceptors/origin.js';
+import { RedirectGuard } from '../src/interceptors/redirect-guard.js';
 
 const API = 'https://api.example.com';
 type Redirect = (options: Record<string, unknown>, ...rest: unknown[]) => void;

@@ -6,8 +6,8 @@ import Redis from 'ioredis';
 import { createClient } from 'redis';
 import { ClientCredentialsProvider } from '../src/index.js';
 import type { ErrorEvent } from '../src/index.js';
-import { redisKeys, redisStore, type RedisClientLike, type RedisStoreKeys } from '../src/stores/redis.js';
-import type { TokenStore } from '../src/token-store.js';
+import { redisKeys, redisStore, type RedisClientLike, type RedisStoreKeys } from '../src/provider/stores/redis.js';
+import type { TokenStore } from '../src/provider/token-store.js';
 import { startAuthServer, type AuthServer } from './helpers/oauth.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 

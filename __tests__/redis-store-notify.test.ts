@@ -4,8 +4,8 @@
 // process alive. Real redis-servers (one single, one cluster), both clients.
 import Redis, { Cluster } from 'ioredis';
 import { createClient, createCluster } from 'redis';
-import { redisStore, type RedisClientLike, type RedisStoreOptions } from '../src/stores/redis.js';
-import type { TokenStore } from '../src/token-store.js';
+import { redisStore, type RedisClientLike, type RedisStoreOptions } from '../src/provider/stores/redis.js';
+import type { TokenStore } from '../src/provider/token-store.js';
 import { ConfigurationError } from '../src/errors.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { runScript } from './helpers/run-script.js';

@@ -1,7 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import { createClient, createCluster } from 'redis';
-import { redisKeys, redisStore, type RedisClientLike, type RedisStoreOptions } from '../src/stores/redis.js';
-import type { TokenStore } from '../src/token-store.js';
+import { redisKeys, redisStore, type RedisClientLike, type RedisStoreOptions } from '../src/provider/stores/redis.js';
+import type { TokenStore } from '../src/provider/token-store.js';
 import { ConfigurationError } from '../src/errors.js';
 import { busyFor, commandOnTheWire } from './helpers/event-loop.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';

@@ -2,8 +2,8 @@
  * Issue 10, item 7: when a token goes stale and when its refresh starts. A pure policy, so a table:
  * steady traffic costs about one grant per token lifetime, and a refresh still has time to finish.
  */
-import { refreshLeadMs, tokenTimes } from '../src/refresh-policy.js';
-import { DEFAULT_RETRY } from '../src/retry.js';
+import { refreshLeadMs, tokenTimes } from '../src/provider/refresh-policy.js';
+import { DEFAULT_RETRY } from '../src/grant/retry.js';
 
 const S = 1000;
 const lead = (slowestMs: number) => refreshLeadMs(slowestMs, DEFAULT_RETRY, 1000);

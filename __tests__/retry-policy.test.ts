@@ -1,12 +1,12 @@
 /**
- * Issue 9, test strength: unit tables of the retry policy (src/retry.ts) with no HTTP and no timer:
+ * Issue 9, test strength: unit tables of the retry policy (src/grant/retry.ts) with no HTTP and no timer:
  * option resolution and its errors, `Retry-After` parsing (RFC 9110 §10.2.3: delay-seconds or an
  * HTTP-date, nothing else), and the delay before each retry (full jitter under an exponential
  * ceiling, or `Retry-After` capped). The loopback behaviour is in retry.test.ts.
  */
 import fc from 'fast-check';
 import { ConfigurationError } from '../src/errors.js';
-import { DEFAULT_RETRY, parseRetryAfter, resolveRetry, retryDelay, type RetryOptions, type RetryPolicy } from '../src/retry.js';
+import { DEFAULT_RETRY, parseRetryAfter, resolveRetry, retryDelay, type RetryOptions, type RetryPolicy } from '../src/grant/retry.js';
 
 describe('resolveRetry', () => {
   test('has the defaults: 3 retries, 200 ms base, 5 s cap, Retry-After capped at 10 s, 429/500/502/503/504', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import axios from 'axios';
 import { attachAuth, ClientCredentialsProvider, TokenEndpointError, type RetryEvent, type RetryOptions } from '../src/index.js';
-import { parseRetryAfter, retryDelay, resolveRetry } from '../src/retry.js';
+import { parseRetryAfter, retryDelay, resolveRetry } from '../src/grant/retry.js';
 import { json } from './helpers/http.js';
 import { closedPortUrl, manualClock, rejectionOf, until } from './helpers/vendors/common.js';
 import { startCheckingApi, startTokenEndpoint, type TokenEndpoint } from './helpers/vendors/token-endpoint.js';
@@ -205,7 +205,7 @@ describe('Retry-After', () => {
 
   it('reads an asctime Retry-After as GMT whatever the local time zone', async () => {
     // The zone is process-wide and jest's sandbox cannot change it: ask a Node process started in New York.
-    const script = "const { parseRetryAfter } = require('./src/retry.ts'); process.stdout.write(String(parseRetryAfter('Sun Nov  6 08:49:57 1994', Date.parse('Sun, 06 Nov 1994 08:49:37 GMT'))))";
+    const script = "const { parseRetryAfter } = require('./src/grant/retry.ts'); process.stdout.write(String(parseRetryAfter('Sun Nov  6 08:49:57 1994', Date.parse('Sun, 06 Nov 1994 08:49:37 GMT'))))";
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..'), env: { ...process.env, TZ: 'America/New_York' } });
     expect(stdout).toBe('20000');
   });

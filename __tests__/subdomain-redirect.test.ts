@@ -2,7 +2,7 @@
  * Issue 9, test strength: a same-port subdomain redirect. axios 1.8.2's http adapter keeps the
  * Authorization header wherever follow-redirects keeps it, and follow-redirects keeps it on a redirect
  * to a subdomain of the current host on the same port (`api.localhost:P` → `evil.api.localhost:P`):
- * there only the redirect guard (src/redirect-guard.ts) protects the token. Newer axios strips the
+ * there only the redirect guard (src/interceptors/redirect-guard.ts) protects the token. Newer axios strips the
  * header on any cross-origin redirect itself. A loopback server answers for both names (axios's
  * `lookup` option maps them to 127.0.0.1, so no resolver is needed); both jest projects.
  */

@@ -6,9 +6,9 @@
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import type { GrantRequest } from '../src/grant.js';
-import { cacheKey, decodeToken, deriveKey, encodeToken, type StoredToken } from '../src/token-codec.js';
-import { makeAccessToken } from '../src/token-response.js';
+import type { GrantRequest } from '../src/grant/grant.js';
+import { cacheKey, decodeToken, deriveKey, encodeToken, type StoredToken } from '../src/provider/token-codec.js';
+import { makeAccessToken } from '../src/grant/token-response.js';
 
 const KEY_A = 'grant-key-a';
 const KEY_B = 'grant-key-b';

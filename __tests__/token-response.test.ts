@@ -6,8 +6,8 @@
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { TokenEndpointError } from '../src/errors.js';
-import { credentialForms } from '../src/redact.js';
-import { MAX_LIFETIME_SECONDS, errorFromBody, parseTokenResponse, type ParseContext } from '../src/token-response.js';
+import { credentialForms } from '../src/util/redact.js';
+import { MAX_LIFETIME_SECONDS, errorFromBody, parseTokenResponse, type ParseContext } from '../src/grant/token-response.js';
 
 const SENT_AT = 1_700_000_000_000;
 const ctx: ParseContext = { status: 200, sentAt: SENT_AT, requestedScope: ['a', 'b'] };

@@ -17,7 +17,7 @@ import {
   parseBearerChallenge,
   parseChallenges,
   scanChallenges,
-} from '../src/www-authenticate.js';
+} from '../src/interceptors/www-authenticate.js';
 
 type Expected = { scheme: string; params?: Record<string, string>; token68?: string };
 

@@ -1,7 +1,7 @@
 import { AxiosError } from 'axios';
 import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import type { BearerChallenge } from './www-authenticate.js';
-import { hideProperty } from './redact.js';
+import type { BearerChallenge } from './interceptors/www-authenticate.js';
+import { hideProperty } from './util/redact.js';
 
 /** Stable `code` values of this library's errors. */
 export type ClientCredentialsErrorCode =

@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { ConfigurationError } from './errors.js';
-import type { RetryInfo } from './grant.js';
+import type { RetryInfo } from './grant/grant.js';
 
 /** Emitted when a token is obtained; never carries the token. */
 export interface TokenEvent {

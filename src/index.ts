@@ -1,9 +1,9 @@
-export { ClientCredentialsProvider } from './token-provider.js';
-export type { GetTokenOptions } from './token-provider.js';
+export { ClientCredentialsProvider } from './provider/token-provider.js';
+export type { GetTokenOptions } from './provider/token-provider.js';
 export type { ClientCredentialsOptions } from './options.js';
 export { attachAuth } from './interceptors/attach-auth.js';
 export type { AttachAuthOptions, AuthHandle } from './interceptors/attach-auth.js';
-export type { RequestAuthOptions } from './axios-config.js';
+export type { RequestAuthOptions } from './interceptors/axios-config.js';
 export {
   ClientCredentialsError,
   ConfigurationError,
@@ -13,15 +13,15 @@ export {
   PermissionError,
 } from './errors.js';
 export type { ClientCredentialsErrorCode, TokenEndpointErrorDetails, AuthenticationFailure } from './errors.js';
-export type { AccessToken, TokenResponse } from './token-response.js';
-export type { ClientAuthMethod } from './client-auth.js';
-export type { RetryOptions } from './retry.js';
+export type { AccessToken, TokenResponse } from './grant/token-response.js';
+export type { ClientAuthMethod } from './grant/client-auth.js';
+export type { RetryOptions } from './grant/retry.js';
 export { CHANNELS } from './events.js';
 export type { ProviderEvents, ProviderEventName, TokenEvent, ErrorEvent, RetryEvent, ReplayEvent, DeniedEvent, Listener } from './events.js';
-export type { RetryInfo } from './grant.js';
-export { memoryStore, MemoryTokenStore } from './token-store.js';
-export type { TokenStore } from './token-store.js';
-export { parseBearerChallenge } from './www-authenticate.js';
-export type { BearerChallenge } from './www-authenticate.js';
-export { apitureIssuers } from './issuers.js';
-export { hasScope } from './scope.js';
+export type { RetryInfo } from './grant/grant.js';
+export { memoryStore, MemoryTokenStore } from './provider/token-store.js';
+export type { TokenStore } from './provider/token-store.js';
+export { parseBearerChallenge } from './interceptors/www-authenticate.js';
+export type { BearerChallenge } from './interceptors/www-authenticate.js';
+export { apitureIssuers } from './grant/issuers.js';
+export { hasScope } from './util/scope.js';

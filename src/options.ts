@@ -1,11 +1,11 @@
 import type { AxiosInstance } from 'axios';
-import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
+import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './grant/client-auth.js';
 import { ConfigurationError } from './errors.js';
-import { isLoopbackHost } from './origin.js';
-import { MAX_LIFETIME_SECONDS } from './token-response.js';
-import { resolveRetry, type RetryOptions, type RetryPolicy } from './retry.js';
-import { splitScope } from './scope.js';
-import type { TokenStore } from './token-store.js';
+import { isLoopbackHost } from './interceptors/origin.js';
+import { MAX_LIFETIME_SECONDS } from './grant/token-response.js';
+import { resolveRetry, type RetryOptions, type RetryPolicy } from './grant/retry.js';
+import { splitScope } from './util/scope.js';
+import type { TokenStore } from './provider/token-store.js';
 
 /** Options of {@link ClientCredentialsProvider}. */
 export interface ClientCredentialsOptions {

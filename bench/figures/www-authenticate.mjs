@@ -1,7 +1,7 @@
 // Figure 10 (issue 9): time to parse a 60 KB `WWW-Authenticate` header, the worst of several
 // adversarial patterns, against the goal of 5 ms. A 401 with such a header blocks the event loop for
 // as long as the parse takes, so this is a stall every request in the process shares. Measures
-// parseChallenges of the built module (dist/esm/www-authenticate.js), the one parse per response.
+// parseChallenges of the built module (dist/esm/interceptors/www-authenticate.js), the one parse per response.
 // The peer stack does not parse the header (it replays every 401), so it has no figure here.
 import { performance } from 'node:perf_hooks';
 import { median, round } from '../lib/stats.mjs';
@@ -78,7 +78,7 @@ export function worstParse(parse, headers, runs = RUNS) {
 }
 
 export async function wwwAuthenticate() {
-  const { parseChallenges } = await import(new URL('../../dist/esm/www-authenticate.js', import.meta.url).href);
+  const { parseChallenges } = await import(new URL('../../dist/esm/interceptors/www-authenticate.js', import.meta.url).href);
   const at60 = worstParse(parseChallenges, adversarialHeaders(SIZE));
   const at600 = worstParse(parseChallenges, adversarialHeaders(LARGE_SIZE));
   const list = (result) => Object.entries(result.medians).map(([name, ms]) => `${JSON.stringify(name)} ${round(ms, 3)}`).join(', ');
@@ -95,7 +95,7 @@ export async function wwwAuthenticate() {
       pass: at60.worstMs < GOAL_MS,
       note: `ms per pattern, 60 KB: ${list(at60)}; slowest timed parse ${round(at60.maxMs, 3)} ms, slowest warm-up parse (the first ones run on cold code) ${round(at60.coldMs, 3)} ms. At 600 KB the worst is ${round(at600.worstMs, 3)} ms (${JSON.stringify(at600.worst)}): only the first 16 KiB is parsed.`,
       details: { msPerPattern60KB: at60.medians, msPerPattern600KB: at600.medians },
-      method: `parseChallenges of dist/esm/www-authenticate.js on headers of 60 KB (and 600 KB): each adversarial piece repeated ("x ", "a=", "a=\\"\\\\", ",", "a=b, " after a scheme, "x, ", an unterminated quoted-string of escapes) and seeded random text; ${WARM_UP} warm-up parses, then ${RUNS} timed parses of each (alternating), performance.now() around each; figure = the slowest pattern's median.`,
+      method: `parseChallenges of dist/esm/interceptors/www-authenticate.js on headers of 60 KB (and 600 KB): each adversarial piece repeated ("x ", "a=", "a=\\"\\\\", ",", "a=b, " after a scheme, "x, ", an unterminated quoted-string of escapes) and seeded random text; ${WARM_UP} warm-up parses, then ${RUNS} timed parses of each (alternating), performance.now() around each; figure = the slowest pattern's median.`,
     },
   ];
 }

@@ -1,7 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import { ConfigurationError } from '../errors.js';
-import { OriginPolicy } from '../origin.js';
-import type { ClientCredentialsProvider } from '../token-provider.js';
+import { OriginPolicy } from './origin.js';
+import type { ClientCredentialsProvider } from '../provider/token-provider.js';
 import { AuthInterceptor } from './auth-interceptor.js';
 
 /** Options of {@link attachAuth}. */

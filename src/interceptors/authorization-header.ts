@@ -1,5 +1,5 @@
 import type { AxiosInstance, InternalAxiosRequestConfig } from 'axios';
-import type { AccessToken } from '../token-response.js';
+import type { AccessToken } from '../grant/token-response.js';
 
 const AUTHORIZATION = /^authorization$/i;
 

@@ -1,7 +1,7 @@
 import { AxiosError, CanceledError } from 'axios';
 import type { InternalAxiosRequestConfig } from 'axios';
-import type { AccessToken } from '../token-response.js';
-import { unref } from '../timers.js';
+import type { AccessToken } from '../grant/token-response.js';
+import { unref } from '../util/timers.js';
 
 /** What the wait asks of the provider. */
 export interface TokenSource {

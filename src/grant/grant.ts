@@ -1,12 +1,12 @@
 import { Buffer } from 'node:buffer';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { applyClientAuth, type ClientAuthMethod } from './client-auth.js';
-import { TokenEndpointError } from './errors.js';
-import { displayUrl, scrub } from './redact.js';
+import { TokenEndpointError } from '../errors.js';
+import { displayUrl, scrub } from '../util/redact.js';
 import { parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
-import { sleep } from './timers.js';
+import { sleep } from '../util/timers.js';
 import { errorFromBody, invalidResponse, parseTokenResponse, type AccessToken } from './token-response.js';
-import { isJsonObject, parseJson } from './util/json.js';
+import { isJsonObject, parseJson } from '../util/json.js';
 
 /** Largest token or discovery response body read, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;

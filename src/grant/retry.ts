@@ -1,5 +1,5 @@
-import { ConfigurationError } from './errors.js';
-import { isJsonObject } from './util/json.js';
+import { ConfigurationError } from '../errors.js';
+import { isJsonObject } from '../util/json.js';
 
 /**
  * How failed token (and discovery) requests are retried: exponential backoff

@@ -4,7 +4,7 @@
  * while, with polling whenever it is not there (not open yet, failed, denied, or a client that cannot make
  * one). Never worse than polling, never an error.
  */
-import { unref } from '../timers.js';
+import { unref } from '../../util/timers.js';
 
 /** What a subscriber connection reports. */
 export interface SubscriptionEvents {

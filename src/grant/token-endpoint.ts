@@ -1,7 +1,7 @@
 import { discover, pickAuthMethod } from './discovery.js';
 import type { GrantRequest, HttpContext } from './grant.js';
-import { checkEndpointUrl, type ResolvedOptions } from './options.js';
-import { cacheKey, deriveKey } from './token-codec.js';
+import { checkEndpointUrl, type ResolvedOptions } from '../options.js';
+import { cacheKey, deriveKey } from '../provider/token-codec.js';
 
 /** The token endpoint of a provider: the grant to send there, and its store key and encryption key. */
 export interface Endpoint {

@@ -1,15 +1,15 @@
 import axios from 'axios';
-import { ConfigurationError, DiscoveryError } from './errors.js';
-import { ProviderEventSource } from './events.js';
-import { requestToken, type HttpContext } from './grant.js';
-import { resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from './options.js';
-import { credentialForms } from './redact.js';
+import { ConfigurationError, DiscoveryError } from '../errors.js';
+import { ProviderEventSource } from '../events.js';
+import { requestToken, type HttpContext } from '../grant/grant.js';
+import { resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from '../options.js';
+import { credentialForms } from '../util/redact.js';
 import { refreshLeadMs, tokenTimes } from './refresh-policy.js';
 import { StoreCoordinator } from './store-coordinator.js';
 import { decodeToken, encodeToken, type StoredToken } from './token-codec.js';
-import { EndpointResolver, type Endpoint } from './token-endpoint.js';
-import type { AccessToken, TokenRecord } from './token-response.js';
-import { abortable, abortReason } from './util/abort.js';
+import { EndpointResolver, type Endpoint } from '../grant/token-endpoint.js';
+import type { AccessToken, TokenRecord } from '../grant/token-response.js';
+import { abortable, abortReason } from '../util/abort.js';
 
 /** Options of {@link ClientCredentialsProvider.getToken}. */
 export interface GetTokenOptions {

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import type { GrantRequest } from './grant.js';
-import { makeAccessToken, type AccessToken } from './token-response.js';
+import type { GrantRequest } from '../grant/grant.js';
+import { makeAccessToken, type AccessToken } from '../grant/token-response.js';
 
 /**
  * The store key of a grant: a hash of everything that identifies it (token

@@ -1,8 +1,8 @@
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
-import { DiscoveryError } from './errors.js';
+import { DiscoveryError } from '../errors.js';
 import { sendWithRetry, type HttpContext } from './grant.js';
-import { displayUrl, scrub } from './redact.js';
-import { isJsonObject, parseJson } from './util/json.js';
+import { displayUrl, scrub } from '../util/redact.js';
+import { isJsonObject, parseJson } from '../util/json.js';
 
 /** The fields of an authorization server's metadata this library uses. */
 export interface ServerMetadata {

@@ -1,4 +1,4 @@
-import type { RetryPolicy } from './retry.js';
+import type { RetryPolicy } from '../grant/retry.js';
 
 /** When the provider stops using a token, and when it starts one background refresh of it. */
 export interface TokenTimes {

@@ -1,8 +1,8 @@
-import { TokenEndpointError } from './errors.js';
+import { TokenEndpointError } from '../errors.js';
 import { jwtExpiresAt } from './jwt.js';
-import { REDACTED, hideProperty, scrub } from './redact.js';
-import { splitScope } from './scope.js';
-import { isJsonObject } from './util/json.js';
+import { REDACTED, hideProperty, scrub } from '../util/redact.js';
+import { splitScope } from '../util/scope.js';
+import { isJsonObject } from '../util/json.js';
 
 
 /** `util.inspect.custom` without importing `node:util`: Node, Bun and Deno all look this symbol up. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../../errors.js';
 import type { TokenStore } from '../token-store.js';
 import { adapterFor, type RedisClientLike } from './redis-clients.js';
 import { withTimeout } from './redis-deadline.js';

@@ -1,5 +1,5 @@
-import { ConfigurationError } from './errors.js';
-import type { AccessToken } from './token-response.js';
+import { ConfigurationError } from '../errors.js';
+import type { AccessToken } from '../grant/token-response.js';
 
 /** The scope tokens of a space-separated scope string (RFC 6749 §3.3), without empty ones. */
 export function splitScope(text: string): string[] {

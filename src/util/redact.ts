@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { basicCredentials } from './client-auth.js';
+import { basicCredentials } from '../grant/client-auth.js';
 
 /** Marker that replaces a secret wherever the library shows a value. */
 export const REDACTED = '[REDACTED]';

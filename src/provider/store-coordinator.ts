@@ -1,6 +1,6 @@
-import { ClientCredentialsError } from './errors.js';
-import { scrub } from './redact.js';
-import { afterIo, sleep, unref } from './timers.js';
+import { ClientCredentialsError } from '../errors.js';
+import { scrub } from '../util/redact.js';
+import { afterIo, sleep, unref } from '../util/timers.js';
 import type { TokenStore } from './token-store.js';
 
 /** Settings of the coordination, from the provider's options. */

@@ -1,4 +1,4 @@
-import { splitScope } from './scope.js';
+import { splitScope } from '../util/scope.js';
 
 /**
  * A `Bearer` challenge from a `WWW-Authenticate` header.
