@@ -27,7 +27,9 @@ const peerProject = (displayName: string, peers: Record<string, string>) => ({
   displayName,
   testMatch: ['**/redis-store.test.ts', '**/redis-store-*.test.ts'],
   moduleNameMapper: {
-    ...Object.fromEntries(Object.entries(peers).map(([name, alias]) => [`^${name}$`, `<rootDir>/node_modules/${alias}`])),
+    ...Object.fromEntries(
+      Object.entries(peers).map(([name, alias]) => [`^${name}$`, `<rootDir>/node_modules/${alias}`]),
+    ),
     ...moduleNameMapper,
   },
 });
@@ -48,12 +50,25 @@ const config: Config = {
   testTimeout: 20_000,
   globalSetup: '<rootDir>/scripts/prerequisites.cjs',
   projects: [
-    { ...base, displayName: 'axios-latest', ...(process.env.ACC_SKIP_PROCESS_SUITES ? { testPathIgnorePatterns: PROCESS_SUITES } : {}) },
+    {
+      ...base,
+      displayName: 'axios-latest',
+      ...(process.env.ACC_SKIP_PROCESS_SUITES ? { testPathIgnorePatterns: PROCESS_SUITES } : {}),
+    },
     {
       ...base,
       displayName: 'axios-1.8.2',
       moduleNameMapper: { '^axios$': '<rootDir>/node_modules/axios-floor/dist/node/axios.cjs', ...moduleNameMapper },
-      testPathIgnorePatterns: ['/node_modules/', 'demo\\.test', 'examples\\.test', 'fleet\\.test', 'package\\.test', 'readme\\.test', 'recipes\\.test', 'redis-store\\.test'],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        'demo\\.test',
+        'examples\\.test',
+        'fleet\\.test',
+        'package\\.test',
+        'readme\\.test',
+        'recipes\\.test',
+        'redis-store\\.test',
+      ],
     },
     peerProject('ioredis-6 redis-6', { ioredis: 'ioredis-6', redis: 'redis-6' }),
     peerProject('redis-5', { redis: 'redis-5' }),

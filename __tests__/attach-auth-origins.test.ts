@@ -12,7 +12,11 @@ import { json, startServer, type TestServer } from './helpers/http.js';
 import { startAuthServer } from './helpers/oauth.js';
 
 /** Resolves every host name to 127.0.0.1 (axios's `lookup` option). */
-const toLoopback = (_host: string, _options: object, callback: (error: Error | null, address: string, family: 4) => void): void => callback(null, '127.0.0.1', 4);
+const toLoopback = (
+  _host: string,
+  _options: object,
+  callback: (error: Error | null, address: string, family: 4) => void,
+): void => callback(null, '127.0.0.1', 4);
 
 interface Seen {
   host: string | undefined;
@@ -21,7 +25,9 @@ interface Seen {
 
 async function recordingServer(): Promise<TestServer & { seen: () => Seen[] }> {
   const server = await startServer((_req, res) => json(res, 200, {}));
-  return Object.assign(server, { seen: () => server.requests.map((r) => ({ host: r.headers.host, authorization: r.headers.authorization })) });
+  return Object.assign(server, {
+    seen: () => server.requests.map((r) => ({ host: r.headers.host, authorization: r.headers.authorization })),
+  });
 }
 
 async function setup(clientOptions: { allowAbsoluteUrls?: boolean } = {}) {

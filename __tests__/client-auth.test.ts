@@ -31,9 +31,13 @@ describe('basicCredentials', () => {
 
   test('gives a header a compliant server reads back as the same id and secret, whatever they hold', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, unit: 'grapheme' }), fc.string({ minLength: 1, unit: 'grapheme' }), (id, secret) => {
-        expect(serverReads(basicCredentials(id, secret))).toEqual([id, secret]);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, unit: 'grapheme' }),
+        fc.string({ minLength: 1, unit: 'grapheme' }),
+        (id, secret) => {
+          expect(serverReads(basicCredentials(id, secret))).toEqual([id, secret]);
+        },
+      ),
     );
   });
 });

@@ -2,7 +2,11 @@ import axios from 'axios';
 import { ClientCredentialsProvider, ConfigurationError, attachAuth, hasScope } from '../src/index.js';
 import type { ClientCredentialsOptions } from '../src/index.js';
 
-const base: ClientCredentialsOptions = { tokenUrl: 'https://auth.example.com/token', clientId: 'id', clientSecret: 'a-secret-value' };
+const base: ClientCredentialsOptions = {
+  tokenUrl: 'https://auth.example.com/token',
+  clientId: 'id',
+  clientSecret: 'a-secret-value',
+};
 
 const bad: [string, Partial<Record<keyof ClientCredentialsOptions, unknown>>, RegExp][] = [
   ['a missing clientId', { clientId: undefined }, /clientId is missing/],
@@ -23,29 +27,41 @@ const bad: [string, Partial<Record<keyof ClientCredentialsOptions, unknown>>, Re
   ['an httpClient that is not axios', { httpClient: {} }, /axios instance/],
   ['a retry option that is a string', { retry: 'fast' }, /retry must be an object/],
   ['params given as a Map', { params: new Map([['organization', 'x']]) }, /params must be an object/],
-  ['a store whose lock is not a function', { store: { get: async () => undefined, set: async () => undefined, delete: async () => false, lock: true } }, /store.lock must be a function/],
+  [
+    'a store whose lock is not a function',
+    { store: { get: async () => undefined, set: async () => undefined, delete: async () => false, lock: true } },
+    /store.lock must be a function/,
+  ],
   ['an absurd defaultExpiresInSeconds', { defaultExpiresInSeconds: 1e15 }, /defaultExpiresInSeconds/],
 ];
 
 describe('configuration errors', () => {
-  test.each(bad)('rejects %s at construction with a ConfigurationError that says how to fix it', (_name, override, message) => {
-    const create = () => new ClientCredentialsProvider({ ...base, ...override } as ClientCredentialsOptions);
-    expect(create).toThrow(ConfigurationError);
-    expect(create).toThrow(message);
-    try {
-      create();
-    } catch (error) {
-      expect(error).toMatchObject({ name: 'ConfigurationError', code: 'ERR_CONFIGURATION' });
-      expect(String((error as Error).message)).not.toContain('a-secret-value');
-    }
-  });
+  test.each(bad)(
+    'rejects %s at construction with a ConfigurationError that says how to fix it',
+    (_name, override, message) => {
+      const create = () => new ClientCredentialsProvider({ ...base, ...override } as ClientCredentialsOptions);
+      expect(create).toThrow(ConfigurationError);
+      expect(create).toThrow(message);
+      try {
+        create();
+      } catch (error) {
+        expect(error).toMatchObject({ name: 'ConfigurationError', code: 'ERR_CONFIGURATION' });
+        expect(String((error as Error).message)).not.toContain('a-secret-value');
+      }
+    },
+  );
 
-  test.each(['http://localhost:8080/token', 'http://127.0.0.1:8080/token', 'http://[::1]:8080/token'])('allows plain http for the loopback host of %s', (tokenUrl) => {
-    expect(() => new ClientCredentialsProvider({ ...base, tokenUrl })).not.toThrow();
-  });
+  test.each(['http://localhost:8080/token', 'http://127.0.0.1:8080/token', 'http://[::1]:8080/token'])(
+    'allows plain http for the loopback host of %s',
+    (tokenUrl) => {
+      expect(() => new ClientCredentialsProvider({ ...base, tokenUrl })).not.toThrow();
+    },
+  );
 
   test('allows plain http to a remote host with allowInsecureHttp', () => {
-    expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.internal/token', allowInsecureHttp: true })).not.toThrow();
+    expect(
+      () => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.internal/token', allowInsecureHttp: true }),
+    ).not.toThrow();
   });
 
   test('attachAuth without baseURL or origins throws a ConfigurationError naming both fixes', () => {
@@ -62,22 +78,35 @@ describe('configuration errors', () => {
 
   test('attachAuth rejects options that are not an object', () => {
     const provider = new ClientCredentialsProvider(base);
-    expect(() => attachAuth(axios.create({ baseURL: 'https://api.example.com' }), provider, null as never)).toThrow(ConfigurationError);
+    expect(() => attachAuth(axios.create({ baseURL: 'https://api.example.com' }), provider, null as never)).toThrow(
+      ConfigurationError,
+    );
   });
 
   test('attachAuth rejects what is not an axios instance or a provider', () => {
     const provider = new ClientCredentialsProvider(base);
     expect(() => attachAuth({} as never, provider)).toThrow(ConfigurationError);
-    expect(() => attachAuth(axios.create({ baseURL: 'https://api.example.com' }), {} as never)).toThrow(ConfigurationError);
+    expect(() => attachAuth(axios.create({ baseURL: 'https://api.example.com' }), {} as never)).toThrow(
+      ConfigurationError,
+    );
   });
 });
 
 test('does not treat *.localhost names as loopback for plain http: the system resolver may send them to DNS', () => {
-  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token' })).toThrow(ConfigurationError);
-  expect(() => attachAuth(axios.create({ baseURL: 'http://api.localhost:8080' }), new ClientCredentialsProvider(base))).toThrow(ConfigurationError);
+  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token' })).toThrow(
+    ConfigurationError,
+  );
+  expect(() =>
+    attachAuth(axios.create({ baseURL: 'http://api.localhost:8080' }), new ClientCredentialsProvider(base)),
+  ).toThrow(ConfigurationError);
   expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://localhost:8080/token' })).not.toThrow();
-  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token', allowInsecureHttp: true })).not.toThrow();
-  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://localhost.evil.com/token' })).toThrow(ConfigurationError);
+  expect(
+    () =>
+      new ClientCredentialsProvider({ ...base, tokenUrl: 'http://auth.localhost:8080/token', allowInsecureHttp: true }),
+  ).not.toThrow();
+  expect(() => new ClientCredentialsProvider({ ...base, tokenUrl: 'http://localhost.evil.com/token' })).toThrow(
+    ConfigurationError,
+  );
 });
 
 describe('bad inputs to methods are typed errors, not TypeErrors', () => {

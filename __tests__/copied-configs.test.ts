@@ -19,7 +19,9 @@ async function setup() {
 
 test('a copy of a sent config that meets a 401 at an origin that never got the token drops nothing (fetch adapter)', async () => {
   const { auth, api, provider, client } = await setup();
-  const other = await startServer((_req, res) => json(res, 401, { error: 'unauthorized' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
+  const other = await startServer((_req, res) =>
+    json(res, 401, { error: 'unauthorized' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
+  );
   const sent = (await client.get('/a', { adapter: 'fetch' })).config;
   const error = await client.request({ ...sent, url: `${other.url}/elsewhere` }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(AxiosError);
@@ -40,7 +42,7 @@ test('clientCredentials.skip holds on a copy of a config that was sent with the 
   expect(auth.tokenRequests).toHaveLength(1);
 });
 
-test('a copy of a replay\'s config is a new request: its 401 is replayed once with a fresh token', async () => {
+test("a copy of a replay's config is a new request: its 401 is replayed once with a fresh token", async () => {
   const auth = await startAuthServer();
   const refusals = { left: 0 };
   const api = await startServer((_req, res) => {
@@ -51,7 +53,10 @@ test('a copy of a replay\'s config is a new request: its 401 is replayed once wi
     json(res, 200, { ok: true });
   });
   const client = axios.create({ baseURL: api.url });
-  attachAuth(client, new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: 'secret' }));
+  attachAuth(
+    client,
+    new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: 'secret' }),
+  );
   refusals.left = 2; // the request and its replay
   const failed = await client.get('/b').catch((e: unknown) => e);
   expect(failed).toBeInstanceOf(AuthenticationError);

@@ -6,7 +6,8 @@ import { isListening, runNpm, type ScriptResult } from './helpers/run-script.js'
 
 const JWT = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}\./;
 /** npm's own notices (e.g. about the user's npmrc) are not the demo's output. */
-const withoutNpmNotices = (stderr: string) => stderr.split('\n').filter((line) => line.trim() !== '' && !/^npm (warn|notice)/i.test(line));
+const withoutNpmNotices = (stderr: string) =>
+  stderr.split('\n').filter((line) => line.trim() !== '' && !/^npm (warn|notice)/i.test(line));
 
 describe('npm run demo', () => {
   let run: ScriptResult;
@@ -16,7 +17,10 @@ describe('npm run demo', () => {
 
   it('exits 0 and says every step showed what it claims', () => {
     // On failure, show what the demo printed.
-    expect({ code: run.code, output: run.code === 0 ? '' : `${run.stdout}\n${run.stderr}` }).toEqual({ code: 0, output: '' });
+    expect({ code: run.code, output: run.code === 0 ? '' : `${run.stdout}\n${run.stderr}` }).toEqual({
+      code: 0,
+      output: '',
+    });
     expect(run.stdout).toMatch(/^Every step showed what it claims, in \d+\.\d s\. Servers closed\.$/m);
   });
 
@@ -77,7 +81,9 @@ describe('npm run demo -- --verbose', () => {
     expect(run.stdout).toMatch(/^ +\[token\] scope banking\/read banking\/write; lifetime 600 s/m);
     expect(run.stdout.match(/^ +\[replay\] GET /gm)).toHaveLength(101);
     expect(run.stdout.match(/^ +\[retry\] attempt \d in \d+ ms \(HTTP 503\)$/gm)).toHaveLength(2);
-    expect(run.stdout).toMatch(/^ +\[denied\] POST http:\/\/127\.0\.0\.1:\d+\/banking\/transfers needs moneyMovement\/write$/m);
+    expect(run.stdout).toMatch(
+      /^ +\[denied\] POST http:\/\/127\.0\.0\.1:\d+\/banking\/transfers needs moneyMovement\/write$/m,
+    );
     expect(run.stdout).not.toMatch(JWT);
   }, 30_000);
 });

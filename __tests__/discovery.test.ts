@@ -3,7 +3,13 @@
  * against a loopback authorization server that serves its metadata and counts every request.
  */
 import axios, { type AxiosAdapter } from 'axios';
-import { apitureIssuers, attachAuth, ClientCredentialsProvider, DiscoveryError, type ErrorEvent } from '../src/index.js';
+import {
+  apitureIssuers,
+  attachAuth,
+  ClientCredentialsProvider,
+  DiscoveryError,
+  type ErrorEvent,
+} from '../src/index.js';
 import https from 'node:https';
 import { json, startServer, type TestServer } from './helpers/http.js';
 import { makeCa, startHttpsServer } from './helpers/tls.js';
@@ -47,7 +53,11 @@ async function startIssuer(issuerPath = '/oidc/'): Promise<IssuerServer> {
       return json(res, 200, { access_token: `token-${count}`, token_type: 'Bearer', expires_in: 3600 });
     }
     const configured = answers[path];
-    const answer = Array.isArray(configured) ? (configured.length > 1 ? configured.shift() : configured[0]) : configured;
+    const answer = Array.isArray(configured)
+      ? configured.length > 1
+        ? configured.shift()
+        : configured[0]
+      : configured;
     if (!answer) return json(res, 404, { error: 'not_found' });
     const { status, body } = typeof answer === 'function' ? answer(server.origin) : answer;
     json(res, status, body ?? {});
@@ -64,7 +74,9 @@ async function startIssuer(issuerPath = '/oidc/'): Promise<IssuerServer> {
 
 const OPENID = '/oidc/.well-known/openid-configuration';
 const RFC8414 = '/.well-known/oauth-authorization-server/oidc';
-const ok = (extra: Record<string, unknown> = {}): Answer => (origin) => ({ status: 200, body: metadata(origin, '/oidc/', extra) });
+const ok =
+  (extra: Record<string, unknown> = {}): Answer =>
+  (origin) => ({ status: 200, body: metadata(origin, '/oidc/', extra) });
 
 describe('fetching the metadata', () => {
   it('fetches <issuer>/.well-known/openid-configuration lazily, with the first token, then posts to its token_endpoint', async () => {
@@ -104,10 +116,17 @@ describe('fetching the metadata', () => {
 
   it('looks both documents up at the root for an issuer without a path', async () => {
     const server = await startIssuer('/');
-    server.answers['/.well-known/oauth-authorization-server'] = (origin) => ({ status: 200, body: metadata(origin, '/') });
+    server.answers['/.well-known/oauth-authorization-server'] = (origin) => ({
+      status: 200,
+      body: metadata(origin, '/'),
+    });
     const provider = new ClientCredentialsProvider({ issuer: server.origin, ...credentials });
     expect((await provider.getToken()).accessToken).toBe('token-1');
-    expect(server.log).toEqual(['GET /.well-known/openid-configuration', 'GET /.well-known/oauth-authorization-server', 'POST /token']);
+    expect(server.log).toEqual([
+      'GET /.well-known/openid-configuration',
+      'GET /.well-known/oauth-authorization-server',
+      'POST /token',
+    ]);
   });
 
   it('sends one discovery request for 25 concurrent first calls, and one token request', async () => {
@@ -136,23 +155,32 @@ describe('checking the metadata', () => {
   it.each([
     ['openid-configuration', OPENID],
     ['oauth-authorization-server', RFC8414],
-  ])('rejects a %s document that names another issuer with a DiscoveryError and sends no token request (RFC 8414 §3.3)', async (_, path) => {
-    const server = await startIssuer();
-    server.answers[path] = (origin) => ({ status: 200, body: metadata(origin, '/oidc/', { issuer: 'https://evil.example/oidc/' }) });
-    const errors: ErrorEvent[] = [];
-    const provider = new ClientCredentialsProvider({ issuer: server.issuer, ...credentials });
-    provider.on('error', (e) => errors.push(e));
-    const error = await rejectionOf(provider.getToken());
-    expect(error).toBeInstanceOf(DiscoveryError);
-    expect(error).toMatchObject({ code: 'ERR_DISCOVERY' });
-    expect((error as Error).message).toContain('https://evil.example/oidc/');
-    expect(server.tokenRequests).toHaveLength(0);
-    expect(errors.map((e) => [e.phase, e.error])).toEqual([['discovery', error]]);
-  });
+  ])(
+    'rejects a %s document that names another issuer with a DiscoveryError and sends no token request (RFC 8414 §3.3)',
+    async (_, path) => {
+      const server = await startIssuer();
+      server.answers[path] = (origin) => ({
+        status: 200,
+        body: metadata(origin, '/oidc/', { issuer: 'https://evil.example/oidc/' }),
+      });
+      const errors: ErrorEvent[] = [];
+      const provider = new ClientCredentialsProvider({ issuer: server.issuer, ...credentials });
+      provider.on('error', (e) => errors.push(e));
+      const error = await rejectionOf(provider.getToken());
+      expect(error).toBeInstanceOf(DiscoveryError);
+      expect(error).toMatchObject({ code: 'ERR_DISCOVERY' });
+      expect((error as Error).message).toContain('https://evil.example/oidc/');
+      expect(server.tokenRequests).toHaveLength(0);
+      expect(errors.map((e) => [e.phase, e.error])).toEqual([['discovery', error]]);
+    },
+  );
 
   it('does not fall back to the RFC 8414 document when the openid-configuration names another issuer', async () => {
     const server = await startIssuer();
-    server.answers[OPENID] = (origin) => ({ status: 200, body: metadata(origin, '/oidc/', { issuer: `${origin}/other/` }) });
+    server.answers[OPENID] = (origin) => ({
+      status: 200,
+      body: metadata(origin, '/oidc/', { issuer: `${origin}/other/` }),
+    });
     server.answers[RFC8414] = ok();
     const provider = new ClientCredentialsProvider({ issuer: server.issuer, ...credentials });
     expect(await rejectionOf(provider.getToken())).toBeInstanceOf(DiscoveryError);
@@ -187,28 +215,43 @@ describe('an https issuer never leads to plain http', () => {
   it.each([
     ['a loopback', (origin: string) => `${origin}/token`],
     ['a loopback, with allowInsecureHttp,', (origin: string) => `${origin}/token`, true],
-  ])('refuses %s plain-http token_endpoint in an https issuer\'s document, and sends the credentials nowhere', async (_, endpoint, allowInsecureHttp = false) => {
-    const clear = await startServer((_req, res) => json(res, 200, { access_token: 'leaked', token_type: 'Bearer' }));
-    const issuer = await startHttpsServer(ca, (req, res) => {
-      const origin = `https://127.0.0.1:${String(req.headers.host).split(':')[1]}`;
-      if (req.url === '/.well-known/openid-configuration') return json(res, 200, { issuer: `${origin}/`, token_endpoint: endpoint(clear.origin) });
-      json(res, 404, {});
-    });
-    const provider = new ClientCredentialsProvider({ issuer: `${issuer.origin}/`, ...credentials, httpClient: httpClient(), allowInsecureHttp });
-    const error = await rejectionOf(provider.getToken());
-    expect(error).toBeInstanceOf(DiscoveryError);
-    expect((error as Error).message).toMatch(/plain-http token_endpoint for the https issuer/);
-    expect(clear.requests).toHaveLength(0);
-  });
+  ])(
+    "refuses %s plain-http token_endpoint in an https issuer's document, and sends the credentials nowhere",
+    async (_, endpoint, allowInsecureHttp = false) => {
+      const clear = await startServer((_req, res) => json(res, 200, { access_token: 'leaked', token_type: 'Bearer' }));
+      const issuer = await startHttpsServer(ca, (req, res) => {
+        const origin = `https://127.0.0.1:${String(req.headers.host).split(':')[1]}`;
+        if (req.url === '/.well-known/openid-configuration')
+          return json(res, 200, { issuer: `${origin}/`, token_endpoint: endpoint(clear.origin) });
+        json(res, 404, {});
+      });
+      const provider = new ClientCredentialsProvider({
+        issuer: `${issuer.origin}/`,
+        ...credentials,
+        httpClient: httpClient(),
+        allowInsecureHttp,
+      });
+      const error = await rejectionOf(provider.getToken());
+      expect(error).toBeInstanceOf(DiscoveryError);
+      expect((error as Error).message).toMatch(/plain-http token_endpoint for the https issuer/);
+      expect(clear.requests).toHaveLength(0);
+    },
+  );
 
   it('uses an https token_endpoint of an https issuer', async () => {
     const issuer = await startHttpsServer(ca, (req, res) => {
       const origin = `https://127.0.0.1:${String(req.headers.host).split(':')[1]}`;
-      if (req.url === '/.well-known/openid-configuration') return json(res, 200, { issuer: `${origin}/`, token_endpoint: `${origin}/token` });
-      if (req.url === '/token') return json(res, 200, { access_token: 'tls-token', token_type: 'Bearer', expires_in: 60 });
+      if (req.url === '/.well-known/openid-configuration')
+        return json(res, 200, { issuer: `${origin}/`, token_endpoint: `${origin}/token` });
+      if (req.url === '/token')
+        return json(res, 200, { access_token: 'tls-token', token_type: 'Bearer', expires_in: 60 });
       json(res, 404, {});
     });
-    const provider = new ClientCredentialsProvider({ issuer: `${issuer.origin}/`, ...credentials, httpClient: httpClient() });
+    const provider = new ClientCredentialsProvider({
+      issuer: `${issuer.origin}/`,
+      ...credentials,
+      httpClient: httpClient(),
+    });
     expect((await provider.getToken()).accessToken).toBe('tls-token');
   });
 });
@@ -217,7 +260,12 @@ describe('after a failure', () => {
   it('fetches the metadata again on the next call after a failed discovery', async () => {
     const server = await startIssuer();
     server.answers[OPENID] = [{ status: 500, body: { error: 'server_error' } }, ok()];
-    const provider = new ClientCredentialsProvider({ issuer: server.issuer, ...credentials, retry: false, failureCooldownMs: 0 });
+    const provider = new ClientCredentialsProvider({
+      issuer: server.issuer,
+      ...credentials,
+      retry: false,
+      failureCooldownMs: 0,
+    });
     expect(await rejectionOf(provider.getToken())).toBeInstanceOf(DiscoveryError);
     expect(server.tokenRequests).toHaveLength(0);
     expect((await provider.getToken()).accessToken).toBe('token-1');
@@ -228,7 +276,10 @@ describe('after a failure', () => {
 
   it('fetches the metadata again after a document that listed no usable client authentication method', async () => {
     const server = await startIssuer();
-    server.answers[OPENID] = [ok({ token_endpoint_auth_methods_supported: ['private_key_jwt'] }), ok({ token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic'] })];
+    server.answers[OPENID] = [
+      ok({ token_endpoint_auth_methods_supported: ['private_key_jwt'] }),
+      ok({ token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic'] }),
+    ];
     const provider = new ClientCredentialsProvider({ issuer: server.issuer, ...credentials, failureCooldownMs: 0 });
     expect(await rejectionOf(provider.getToken())).toBeInstanceOf(DiscoveryError);
     expect((await provider.getToken()).accessToken).toBe('token-1');
@@ -256,13 +307,19 @@ describe('after a failure', () => {
     const error = await rejectionOf(provider.getToken());
     expect(error).toBeInstanceOf(DiscoveryError);
     expect((error as Error).message).toContain('ECONNREFUSED');
-    expect(retries).toEqual([{ attempt: 1, delayMs: expect.any(Number), reason: 'ECONNREFUSED', request: 'discovery' }]);
+    expect(retries).toEqual([
+      { attempt: 1, delayMs: expect.any(Number), reason: 'ECONNREFUSED', request: 'discovery' },
+    ]);
   });
 
   it('retries a discovery request that meets a 503, as it does a token request', async () => {
     const server = await startIssuer();
     server.answers[OPENID] = [{ status: 503 }, ok()];
-    const provider = new ClientCredentialsProvider({ issuer: server.issuer, ...credentials, retry: { baseDelayMs: 5 } });
+    const provider = new ClientCredentialsProvider({
+      issuer: server.issuer,
+      ...credentials,
+      retry: { baseDelayMs: 5 },
+    });
     const retries: unknown[] = [];
     provider.on('retry', (r) => retries.push(r));
     expect((await provider.getToken()).accessToken).toBe('token-1');
@@ -297,7 +354,11 @@ describe('client authentication from token_endpoint_auth_methods_supported', () 
   it('keeps an explicit authMethod whatever the document lists', async () => {
     const server = await startIssuer();
     server.answers[OPENID] = ok({ token_endpoint_auth_methods_supported: ['client_secret_basic'] });
-    const provider = new ClientCredentialsProvider({ issuer: server.issuer, ...credentials, authMethod: 'client_secret_post' });
+    const provider = new ClientCredentialsProvider({
+      issuer: server.issuer,
+      ...credentials,
+      authMethod: 'client_secret_post',
+    });
     await provider.getToken();
     expect(formOf(server.tokenRequests[0]!)).toMatchObject({ client_secret: credentials.clientSecret });
   });
@@ -316,31 +377,71 @@ describe('client authentication from token_endpoint_auth_methods_supported', () 
 describe('apitureIssuers', () => {
   // From /work/shared/vendor-docs/apiture-client-credentials-environments.txt.
   const documented = {
-    production: { issuer: 'https://auth.apiture.com/oidc/', discovery: 'https://auth.apiture.com/oidc/.well-known/openid-configuration' },
-    cat: { issuer: 'https://cat-oidc.apiture-comm-preprod.com/oidc/', discovery: 'https://cat-oidc.apiture-comm-preprod.com/oidc/.well-known/openid-configuration' },
-    cat2: { issuer: 'https://cat2-oidc.apiture-comm-preprod.com/oidc/', discovery: 'https://cat2-oidc.apiture-comm-preprod.com/oidc/.well-known/openid-configuration' },
+    production: {
+      issuer: 'https://auth.apiture.com/oidc/',
+      discovery: 'https://auth.apiture.com/oidc/.well-known/openid-configuration',
+    },
+    cat: {
+      issuer: 'https://cat-oidc.apiture-comm-preprod.com/oidc/',
+      discovery: 'https://cat-oidc.apiture-comm-preprod.com/oidc/.well-known/openid-configuration',
+    },
+    cat2: {
+      issuer: 'https://cat2-oidc.apiture-comm-preprod.com/oidc/',
+      discovery: 'https://cat2-oidc.apiture-comm-preprod.com/oidc/.well-known/openid-configuration',
+    },
   } as const;
 
   it('names production, CAT and CAT2 with the root OIDC authority URLs of the Apiture document', () => {
-    expect({ ...apitureIssuers }).toEqual({ production: documented.production.issuer, cat: documented.cat.issuer, cat2: documented.cat2.issuer });
+    expect({ ...apitureIssuers }).toEqual({
+      production: documented.production.issuer,
+      cat: documented.cat.issuer,
+      cat2: documented.cat2.issuer,
+    });
     expect(Object.isFrozen(apitureIssuers)).toBe(true);
   });
 
-  it.each(Object.keys(documented) as (keyof typeof documented)[])('fetches the documented OIDC discovery URL for apitureIssuers.%s', async (name) => {
-    // No network: an adapter answers as the environment would, and records what the provider asked for.
-    const asked: string[] = [];
-    const adapter: AxiosAdapter = async (config) => {
-      const url = String(config.url);
-      asked.push(`${String(config.method).toUpperCase()} ${url}`);
-      const origin = new URL(url).origin;
-      const data = url.endsWith('/openid-configuration')
-        ? JSON.stringify(metadata(origin, '/oidc/', { token_endpoint: `${origin}/oidc/token`, token_endpoint_auth_methods_supported: ['client_secret_basic'] }))
-        : JSON.stringify({ access_token: 'C1AC67D1EB404070B61DB7ECD5C635A7', token_type: 'Bearer', expires_in: 3600 });
-      return { data, status: 200, statusText: 'OK', headers: { 'content-type': 'application/json' }, config, request: {} };
-    };
-    const provider = new ClientCredentialsProvider({ issuer: apitureIssuers[name], ...credentials, scope: 'banking/read', httpClient: axios.create({ adapter }) });
-    const token = await provider.getToken();
-    expect(token.accessToken).toBe('C1AC67D1EB404070B61DB7ECD5C635A7');
-    expect(asked).toEqual([`GET ${documented[name].discovery}`, `POST ${new URL(documented[name].issuer).origin}/oidc/token`]);
-  });
+  it.each(Object.keys(documented) as (keyof typeof documented)[])(
+    'fetches the documented OIDC discovery URL for apitureIssuers.%s',
+    async (name) => {
+      // No network: an adapter answers as the environment would, and records what the provider asked for.
+      const asked: string[] = [];
+      const adapter: AxiosAdapter = async (config) => {
+        const url = String(config.url);
+        asked.push(`${String(config.method).toUpperCase()} ${url}`);
+        const origin = new URL(url).origin;
+        const data = url.endsWith('/openid-configuration')
+          ? JSON.stringify(
+              metadata(origin, '/oidc/', {
+                token_endpoint: `${origin}/oidc/token`,
+                token_endpoint_auth_methods_supported: ['client_secret_basic'],
+              }),
+            )
+          : JSON.stringify({
+              access_token: 'C1AC67D1EB404070B61DB7ECD5C635A7',
+              token_type: 'Bearer',
+              expires_in: 3600,
+            });
+        return {
+          data,
+          status: 200,
+          statusText: 'OK',
+          headers: { 'content-type': 'application/json' },
+          config,
+          request: {},
+        };
+      };
+      const provider = new ClientCredentialsProvider({
+        issuer: apitureIssuers[name],
+        ...credentials,
+        scope: 'banking/read',
+        httpClient: axios.create({ adapter }),
+      });
+      const token = await provider.getToken();
+      expect(token.accessToken).toBe('C1AC67D1EB404070B61DB7ECD5C635A7');
+      expect(asked).toEqual([
+        `GET ${documented[name].discovery}`,
+        `POST ${new URL(documented[name].issuer).origin}/oidc/token`,
+      ]);
+    },
+  );
 });

@@ -24,7 +24,8 @@ type Recorded = { [K in ProviderEventName]: { name: K; event: ProviderEvents[K] 
 /** Every event of `provider`, in order. */
 function record(provider: ClientCredentialsProvider): Recorded[] {
   const seen: Recorded[] = [];
-  for (const name of NAMES) provider.on(name, (event: ProviderEvents[typeof name]) => void seen.push({ name, event } as Recorded));
+  for (const name of NAMES)
+    provider.on(name, (event: ProviderEvents[typeof name]) => void seen.push({ name, event } as Recorded));
   return seen;
 }
 
@@ -50,7 +51,13 @@ async function startApi(): Promise<TestServer> {
       rejectedOnce = true;
       return json(res, 401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
-    if (path === '/transfers') return json(res, 403, { error: 'insufficient_scope' }, { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="moneyMovement/write"' });
+    if (path === '/transfers')
+      return json(
+        res,
+        403,
+        { error: 'insufficient_scope' },
+        { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="moneyMovement/write"' },
+      );
     json(res, 200, { ok: true });
   });
 }
@@ -60,7 +67,12 @@ describe('events', () => {
     const endpoint = await startTokenEndpoint();
     endpoint.extra = { scope: 'banking/read' };
     const clock = manualClock();
-    const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials, scope: ['banking/read', 'banking/write'], now: clock.now });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: endpoint.tokenUrl,
+      ...credentials,
+      scope: ['banking/read', 'banking/write'],
+      now: clock.now,
+    });
     const events = record(provider);
     const sentAt = clock.now();
     const release = endpoint.hold();
@@ -90,7 +102,11 @@ describe('events', () => {
   it('emits retry (attempt, delay, reason) before each retry, then token with the attempts it took', async () => {
     const endpoint = await startTokenEndpoint();
     endpoint.script({ status: 503, body: {} }, { status: 429, body: {}, headers: { 'Retry-After': '0' } });
-    const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials, retry: { baseDelayMs: 10 } });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: endpoint.tokenUrl,
+      ...credentials,
+      retry: { baseDelayMs: 10 },
+    });
     const events = record(provider);
     await provider.getToken();
     expect(events.map((e) => e.name)).toEqual(['retry', 'retry', 'token']);
@@ -131,7 +147,11 @@ describe('events', () => {
     const events = record(provider);
     await rejectionOf(client.post('/transfers', { amount: 1 }));
     expect(events.map((e) => e.name)).toEqual(['token', 'denied']);
-    expect(events[1]?.event).toEqual({ method: 'POST', url: `${api.url}/transfers`, requiredScope: ['moneyMovement/write'] });
+    expect(events[1]?.event).toEqual({
+      method: 'POST',
+      url: `${api.url}/transfers`,
+      requiredScope: ['moneyMovement/write'],
+    });
   });
 
   it('keeps going when a listener throws', async () => {
@@ -206,7 +226,11 @@ describe('diagnostics_channel', () => {
       const endpoint = await startTokenEndpoint();
       endpoint.script({ status: 502, body: {} });
       const api = await startApi();
-      const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials, retry: { baseDelayMs: 5 } });
+      const provider = new ClientCredentialsProvider({
+        tokenUrl: endpoint.tokenUrl,
+        ...credentials,
+        retry: { baseDelayMs: 5 },
+      });
       const client = axios.create({ baseURL: api.url });
       attachAuth(client, provider);
       await client.get('/reports/stale');
@@ -234,7 +258,14 @@ describe('no secret in any event', () => {
   function forbidden(issued: string[]): string[] {
     const basic = basicOf(credentials.clientId, credentials.clientSecret);
     const formEncoded = new URLSearchParams({ s: credentials.clientSecret }).toString().slice(2);
-    return [credentials.clientSecret, formEncoded, encodeURIComponent(credentials.clientSecret), basic, basic.slice('Basic '.length), ...issued];
+    return [
+      credentials.clientSecret,
+      formEncoded,
+      encodeURIComponent(credentials.clientSecret),
+      basic,
+      basic.slice('Basic '.length),
+      ...issued,
+    ];
   }
 
   it('serialises no event, with JSON.stringify or util.inspect (depth: null), to text holding the client secret, the Basic credentials or an access token', async () => {
@@ -243,7 +274,8 @@ describe('no secret in any event', () => {
     const issued: string[] = [];
     const watch = (options: ClientCredentialsOptions) => {
       const provider = new ClientCredentialsProvider(options);
-      for (const name of NAMES) provider.on(name, (event: ProviderEvents[typeof name]) => void seen.push({ name, event } as Recorded));
+      for (const name of NAMES)
+        provider.on(name, (event: ProviderEvents[typeof name]) => void seen.push({ name, event } as Recorded));
       return provider;
     };
     try {
@@ -258,12 +290,19 @@ describe('no secret in any event', () => {
       const clock = manualClock();
 
       // token, retry, replay, denied, and a failed background refresh
-      const good = watch({ tokenUrl: endpoint.tokenUrl, ...credentials, scope: 'banking/read', retry: { baseDelayMs: 5 }, now: clock.now });
+      const good = watch({
+        tokenUrl: endpoint.tokenUrl,
+        ...credentials,
+        scope: 'banking/read',
+        retry: { baseDelayMs: 5 },
+        now: clock.now,
+      });
       const client = axios.create({ baseURL: api.url });
       attachAuth(client, good);
       await client.get('/reports/stale');
       await rejectionOf(client.post('/transfers', {}));
-      const echoFailure = (_req: unknown, res: Parameters<typeof json>[0]) => json(res, 500, { error: 'server_error', error_description: `no ${credentials.clientSecret}` });
+      const echoFailure = (_req: unknown, res: Parameters<typeof json>[0]) =>
+        json(res, 500, { error: 'server_error', error_description: `no ${credentials.clientSecret}` });
       endpoint.script(echoFailure, echoFailure, echoFailure, echoFailure);
       clock.advance(3569_000); // past the refresh point of the 3600 s token (3568 s), before it goes stale
       await client.get('/plain');
@@ -273,8 +312,12 @@ describe('no secret in any event', () => {
       for (const authMethod of ['client_secret_basic', 'client_secret_post'] as const) {
         await rejectionOf(watch({ tokenUrl: `${echoing.url}/token`, ...credentials, authMethod }).getToken());
       }
-      await rejectionOf(watch({ tokenUrl: await closedPortUrl(), ...credentials, retry: { retries: 1, baseDelayMs: 1 } }).getToken());
-      const issuer = await startServer((_req, res) => json(res, 200, { issuer: 'https://elsewhere.example/', token_endpoint: `https://elsewhere.example/token` }));
+      await rejectionOf(
+        watch({ tokenUrl: await closedPortUrl(), ...credentials, retry: { retries: 1, baseDelayMs: 1 } }).getToken(),
+      );
+      const issuer = await startServer((_req, res) =>
+        json(res, 200, { issuer: 'https://elsewhere.example/', token_endpoint: `https://elsewhere.example/token` }),
+      );
       await rejectionOf(watch({ issuer: issuer.url, ...credentials }).getToken());
       issued.push(...endpoint.issued.map((i) => i.token));
 
@@ -282,7 +325,11 @@ describe('no secret in any event', () => {
       expect(seen.filter((e) => e.name === 'error').length).toBeGreaterThanOrEqual(5);
       const payloads = [...seen.map((e) => e.event), ...channels.messages.map((m) => m.message)];
       const texts = payloads.flatMap((payload) => [JSON.stringify(payload), inspect(payload, { depth: null })]);
-      const leaks = texts.flatMap((text) => forbidden(issued).filter((secret) => text.includes(secret)).map((secret) => ({ secret, text })));
+      const leaks = texts.flatMap((text) =>
+        forbidden(issued)
+          .filter((secret) => text.includes(secret))
+          .map((secret) => ({ secret, text })),
+      );
       expect(leaks).toEqual([]);
     } finally {
       channels.stop();
@@ -291,16 +338,25 @@ describe('no secret in any event', () => {
 
   it.each([
     ['the raw secret', () => credentials.clientSecret, 'client_secret_basic'],
-    ['the form-encoded secret', () => new URLSearchParams({ s: credentials.clientSecret }).toString().slice(2), 'client_secret_post'],
-  ] as const)('keeps no part of %s that an echoing endpoint puts across the 500-character cut of error_description', async (_, secretAsSent, authMethod) => {
-    const seen: unknown[] = [];
-    const secret = secretAsSent();
-    const echoing = await startServer((_req, res) => json(res, 400, { error: 'invalid_request', error_description: `${'x'.repeat(500 - 6)}${secret} was refused` }));
-    const provider = new ClientCredentialsProvider({ tokenUrl: `${echoing.url}/token`, ...credentials, authMethod });
-    provider.on('error', (event) => seen.push(event));
-    const error = await rejectionOf(provider.getToken());
-    const texts = [error, ...seen].flatMap((payload) => [JSON.stringify(payload), inspect(payload, { depth: null })]);
-    // The first 6 characters of the secret would sit before the cut.
-    expect(texts.filter((text) => text.includes(secret.slice(0, 6)))).toEqual([]);
-  });
+    [
+      'the form-encoded secret',
+      () => new URLSearchParams({ s: credentials.clientSecret }).toString().slice(2),
+      'client_secret_post',
+    ],
+  ] as const)(
+    'keeps no part of %s that an echoing endpoint puts across the 500-character cut of error_description',
+    async (_, secretAsSent, authMethod) => {
+      const seen: unknown[] = [];
+      const secret = secretAsSent();
+      const echoing = await startServer((_req, res) =>
+        json(res, 400, { error: 'invalid_request', error_description: `${'x'.repeat(500 - 6)}${secret} was refused` }),
+      );
+      const provider = new ClientCredentialsProvider({ tokenUrl: `${echoing.url}/token`, ...credentials, authMethod });
+      provider.on('error', (event) => seen.push(event));
+      const error = await rejectionOf(provider.getToken());
+      const texts = [error, ...seen].flatMap((payload) => [JSON.stringify(payload), inspect(payload, { depth: null })]);
+      // The first 6 characters of the secret would sit before the cut.
+      expect(texts.filter((text) => text.includes(secret.slice(0, 6)))).toEqual([]);
+    },
+  );
 });

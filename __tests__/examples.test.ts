@@ -3,7 +3,12 @@
  * against loopback servers that behave as its vendor document says.
  */
 import { runScript, startDemoServersProcess } from './helpers/run-script.js';
-import { startApplixureServer, startLogin3Server, startOauthV2JwtServer, type VendorServer } from './helpers/vendor-servers.js';
+import {
+  startApplixureServer,
+  startLogin3Server,
+  startOauthV2JwtServer,
+  type VendorServer,
+} from './helpers/vendor-servers.js';
 
 jest.setTimeout(30_000);
 
@@ -30,7 +35,11 @@ describe('examples/apiture.ts', () => {
   });
 
   it('fails with a clear message when the API key is missing from the environment', async () => {
-    const run = await runScript('examples/apiture.ts', [], { APITURE_CLIENT_ID: 'x', APITURE_CLIENT_SECRET: 'y', APITURE_API_KEY: '' });
+    const run = await runScript('examples/apiture.ts', [], {
+      APITURE_CLIENT_ID: 'x',
+      APITURE_CLIENT_SECRET: 'y',
+      APITURE_API_KEY: '',
+    });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('Set APITURE_API_KEY');
   });
@@ -97,13 +106,20 @@ describe('examples/applixure.ts', () => {
     expect(result.stdout).toMatch(/^granted account-all:read; not granted: account-data:manage$/m);
     expect(result.stdout).toMatch(/^GET \/api\/v1\/accounts: 200 .*"scope":"account-all:read"/m);
     expect(server.tokenRequests[0]?.headers.authorization).toBe(basicOf(keypair.clientId, keypair.clientSecret));
-    expect(server.tokenRequests[0]?.form).toEqual({ grant_type: 'client_credentials', scope: 'account-all:read account-data:manage' });
+    expect(server.tokenRequests[0]?.form).toEqual({
+      grant_type: 'client_credentials',
+      scope: 'account-all:read account-data:manage',
+    });
     // Applixure answers token_type "bearer"; the API gets the standard "Bearer".
     expect(server.apiRequests.map((r) => r.authorization?.split(' ')[0])).toEqual(['Bearer']);
   });
 
   it('rides out a 503 from the token service', async () => {
-    server = await startApplixureServer({ ...keypair, allowedScope: ['account-all:read', 'account-data:manage'], failFirst: { count: 1, status: 503 } });
+    server = await startApplixureServer({
+      ...keypair,
+      allowedScope: ['account-all:read', 'account-data:manage'],
+      failFirst: { count: 1, status: 503 },
+    });
     const result = await run(server);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(result.stdout).toMatch(/^token service unavailable \(HTTP 503\); retry 1 in \d+ ms$/m);
@@ -114,7 +130,12 @@ describe('examples/applixure.ts', () => {
 });
 
 describe('examples/login3.ts', () => {
-  const options = { clientId: 'm2m-client', clientSecret: 'login3-secret', audience: 'https://myapi.com/api', organization: 'org_4f1c' };
+  const options = {
+    clientId: 'm2m-client',
+    clientSecret: 'login3-secret',
+    audience: 'https://myapi.com/api',
+    organization: 'org_4f1c',
+  };
   let server: VendorServer;
   beforeEach(async () => {
     server = await startLogin3Server(options);

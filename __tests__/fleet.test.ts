@@ -217,7 +217,9 @@ async function spawnWorker(client: Worker['client']): Promise<Worker> {
   });
   const ready = worker.next((m): m is { type: 'ready' } => m.type === 'ready');
   const exited = new Promise<never>((_, reject) =>
-    proc.once('exit', (code, signal) => reject(new Error(`worker ${id} exited (${code ?? signal}) before it was ready:\n${worker.stderr}`))),
+    proc.once('exit', (code, signal) =>
+      reject(new Error(`worker ${id} exited (${code ?? signal}) before it was ready:\n${worker.stderr}`)),
+    ),
   );
   await Promise.race([ready, exited]);
   exited.catch(() => {}); // it will exit at the end, or when a test kills it
@@ -232,7 +234,9 @@ interface BurstResult {
 /** Sends `count` concurrent API requests from `worker` for a provider of `scope`. */
 async function burst(worker: Worker, scope: string, count = CONCURRENCY): Promise<BurstResult> {
   const id = ++burstIds;
-  const done = worker.next((m): m is Extract<FromWorker, { type: 'burst-done' }> => m.type === 'burst-done' && m.id === id);
+  const done = worker.next(
+    (m): m is Extract<FromWorker, { type: 'burst-done' }> => m.type === 'burst-done' && m.id === id,
+  );
   worker.proc.send({ type: 'burst', id, scope, count } satisfies ToWorker);
   const { ok, failures } = await done;
   return { ok, failures };
@@ -246,20 +250,28 @@ async function fleetBurst(scope: string, workers = fleet, count = CONCURRENCY): 
 
 function tokenEvents(scope: string) {
   return fleet.flatMap((w) =>
-    w.messages.flatMap((m) => (m.type === 'token' && m.scope === scope ? [{ worker: w.id, source: m.source, at: m.at }] : [])),
+    w.messages.flatMap((m) =>
+      m.type === 'token' && m.scope === scope ? [{ worker: w.id, source: m.source, at: m.at }] : [],
+    ),
   );
 }
 
 /** Store failures the providers of `scope` reported (from message `since` of each worker on). */
 function storeErrors(scope: string, since = new Map<Worker, number>()): string[] {
   return fleet.flatMap((w) =>
-    w.messages.slice(since.get(w) ?? 0).flatMap((m) => (m.type === 'store-error' && m.scope === scope ? [`${w.id}: ${m.message}`] : [])),
+    w.messages
+      .slice(since.get(w) ?? 0)
+      .flatMap((m) => (m.type === 'store-error' && m.scope === scope ? [`${w.id}: ${m.message}`] : [])),
   );
 }
 
 /** What a scenario with Redis up must show: no failed request, the expected grants, and no store failure. */
 function outcome(scope: string, result: BurstResult, requestsBefore = 0) {
-  return { failures: result.failures, tokenRequests: auth.requestsFor(scope) - requestsBefore, storeErrors: storeErrors(scope) };
+  return {
+    failures: result.failures,
+    tokenRequests: auth.requestsFor(scope) - requestsBefore,
+    storeErrors: storeErrors(scope),
+  };
 }
 
 function percentile(values: number[], p: number): number {
@@ -303,7 +315,10 @@ describe('a fleet of 8 processes sharing one Redis', () => {
       const scope = `latency-${round}`;
       const held = auth.holdNext(scope);
       const waiting = new Map(
-        fleet.map((w) => [w.id, w.next((m): m is Extract<FromWorker, { type: 'lock-busy' }> => m.type === 'lock-busy' && m.scope === scope)]),
+        fleet.map((w) => [
+          w.id,
+          w.next((m): m is Extract<FromWorker, { type: 'lock-busy' }> => m.type === 'lock-busy' && m.scope === scope),
+        ]),
       );
       const result = fleetBurst(scope, fleet, 1);
       const { worker: holder, release } = await held;
@@ -312,12 +327,16 @@ describe('a fleet of 8 processes sharing one Redis', () => {
       await Promise.all(waiting.values());
       release();
       expect(outcome(scope, await result)).toEqual({ failures: [], tokenRequests: 1, storeErrors: [] });
-      const stored = fleet.flatMap((w) => w.messages.flatMap((m) => (m.type === 'stored' && m.scope === scope ? [m.at] : [])));
+      const stored = fleet.flatMap((w) =>
+        w.messages.flatMap((m) => (m.type === 'stored' && m.scope === scope ? [m.at] : [])),
+      );
       expect(stored).toHaveLength(1);
       for (const e of tokenEvents(scope)) if (e.source === 'store') delays.push(e.at - stored[0]!);
     }
     const [p50, p90, p99] = [percentile(delays, 0.5), percentile(delays, 0.9), percentile(delays, 0.99)];
-    console.log(`fleet: a waiting process had the stored token after p50 ${p50.toFixed(1)} ms, p90 ${p90.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms (${delays.length} waits, polling every 10 ms)`);
+    console.log(
+      `fleet: a waiting process had the stored token after p50 ${p50.toFixed(1)} ms, p90 ${p90.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms (${delays.length} waits, polling every 10 ms)`,
+    );
     expect(delays).toHaveLength(20 * (FLEET_SIZE - 1));
     // The tail is the OS scheduler's on a shared 2-CPU runner (p99 26-73 ms there, p50 8-10 ms);
     // 9 waits in 10 within 50 ms shows the hand-over is by polling, not by a lock expiring.
@@ -432,7 +451,11 @@ describe('a fleet of 8 processes sharing one Redis', () => {
       const errorsBefore = new Map(fleet.map((w) => [w, w.messages.length]));
       const result = await fleetBurst('cold');
       expect(result.ok).toBe(FLEET_SIZE * CONCURRENCY);
-      expect({ failures: result.failures, tokenRequests: auth.requestsFor('cold') - before, storeErrors: storeErrors('cold', errorsBefore) }).toEqual({
+      expect({
+        failures: result.failures,
+        tokenRequests: auth.requestsFor('cold') - before,
+        storeErrors: storeErrors('cold', errorsBefore),
+      }).toEqual({
         failures: [],
         tokenRequests: 1,
         storeErrors: [],
@@ -445,7 +468,11 @@ describe('a fleet of 8 processes sharing one Redis', () => {
         const keys = await client.keys('*');
         const values = await Promise.all(keys.map((k) => client.get(k)));
         expect(keys.length).toBeGreaterThan(0);
-        const secrets = [CLIENT_SECRET, Buffer.from(CLIENT_SECRET).toString('base64'), Buffer.from(CLIENT_SECRET).toString('base64url')];
+        const secrets = [
+          CLIENT_SECRET,
+          Buffer.from(CLIENT_SECRET).toString('base64'),
+          Buffer.from(CLIENT_SECRET).toString('base64url'),
+        ];
         for (const text of [...keys, ...values.map(String)]) {
           for (const token of auth.issued.keys()) expect(text).not.toContain(token);
           for (const secret of secrets) expect(text).not.toContain(secret);
@@ -458,7 +485,6 @@ describe('a fleet of 8 processes sharing one Redis', () => {
   });
 });
 
-
 describe('a provider with redisStore in a busy process', () => {
   // Default timeouts (storeTimeoutMs 250, commandTimeoutMs 200). Redis answers in well under a
   // millisecond, but the process is busy for 300 ms right after asking: the answer is in the socket
@@ -466,7 +492,13 @@ describe('a provider with redisStore in a busy process', () => {
   it('takes the shared token instead of declaring Redis down and fetching its own', async () => {
     const client = new Redis({ path: redis.path! });
     client.on('error', () => {});
-    const options = { tokenUrl: `${auth.url}/token`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scope: 'busy', store: redisStore(client) };
+    const options = {
+      tokenUrl: `${auth.url}/token`,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      scope: 'busy',
+      store: redisStore(client),
+    };
     try {
       const first = new ClientCredentialsProvider(options);
       await first.getToken();

@@ -11,7 +11,14 @@ const TOKEN_URL = 'https://auth.example.com/oauth/v2/token';
 function setup(options: Partial<ClientCredentialsOptions> = {}) {
   const httpClient = axios.create();
   const mock = new MockAdapter(httpClient);
-  const provider = new ClientCredentialsProvider({ tokenUrl: TOKEN_URL, clientId: 'client', clientSecret: 'very-secret', retry: false, ...options, httpClient });
+  const provider = new ClientCredentialsProvider({
+    tokenUrl: TOKEN_URL,
+    clientId: 'client',
+    clientSecret: 'very-secret',
+    retry: false,
+    ...options,
+    httpClient,
+  });
   return { mock, provider };
 }
 
@@ -97,7 +104,11 @@ describe('the token response', () => {
 
   test('takes the granted scope from the response, else the requested one', async () => {
     const { mock, provider } = setup({ scope: 'a b c' });
-    mock.onPost(TOKEN_URL).replyOnce(200, { access_token: 'abc', scope: 'a c' }).onPost(TOKEN_URL).replyOnce(200, { access_token: 'def' });
+    mock
+      .onPost(TOKEN_URL)
+      .replyOnce(200, { access_token: 'abc', scope: 'a c' })
+      .onPost(TOKEN_URL)
+      .replyOnce(200, { access_token: 'def' });
     expect((await provider.getToken()).scope).toEqual(['a', 'c']);
     expect((await provider.getToken({ forceRefresh: true })).scope).toEqual(['a', 'b', 'c']);
   });
@@ -115,8 +126,18 @@ describe('the token response', () => {
     ['expires_in "soon"', 200, { access_token: 'abc', expires_in: 'soon' }, { error: 'invalid_token_response' }],
     ['an absurd expires_in', 200, { access_token: 'abc', expires_in: 1e12 }, { error: 'invalid_token_response' }],
     ['an unknown token_type', 200, { access_token: 'abc', token_type: 'MAC' }, { error: 'unsupported_token_type' }],
-    ['a 2xx with an error field', 200, { error: 'invalid_scope', error_description: 'nope' }, { error: 'invalid_scope', errorDescription: 'nope', status: 200 }],
-    ['a 400 RFC 6749 §5.2 body', 400, { error: 'invalid_client', error_description: 'bad client', error_uri: 'https://docs/err' }, { status: 400, error: 'invalid_client', errorDescription: 'bad client', errorUri: 'https://docs/err' }],
+    [
+      'a 2xx with an error field',
+      200,
+      { error: 'invalid_scope', error_description: 'nope' },
+      { error: 'invalid_scope', errorDescription: 'nope', status: 200 },
+    ],
+    [
+      'a 400 RFC 6749 §5.2 body',
+      400,
+      { error: 'invalid_client', error_description: 'bad client', error_uri: 'https://docs/err' },
+      { status: 400, error: 'invalid_client', errorDescription: 'bad client', errorUri: 'https://docs/err' },
+    ],
     ['a 401 without body', 401, '', { status: 401, error: undefined }],
     ['a 500', 500, 'oops', { status: 500 }],
   ];
@@ -147,16 +168,32 @@ describe('the token request is isolated', () => {
     const elsewhere = await startServer((_req, res) => json(res, 500, {}));
     axios.defaults.baseURL = elsewhere.url;
     axios.defaults.headers.common.Authorization = 'Bearer someone-elses';
-    const provider = new ClientCredentialsProvider({ tokenUrl: `${auth.url}/token`, clientId: 'c', clientSecret: 'very-secret', authMethod: 'client_secret_post', retry: false });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: `${auth.url}/token`,
+      clientId: 'c',
+      clientSecret: 'very-secret',
+      authMethod: 'client_secret_post',
+      retry: false,
+    });
     await provider.getToken();
     expect(elsewhere.requests).toHaveLength(0);
     expect(auth.requests[0]!.headers.authorization).toBeUndefined();
   });
 
   test('does not deadlock when the intercepted instance itself is the httpClient', async () => {
-    const server = await startServer((req, res) => (req.url === '/token' ? json(res, 200, { access_token: 'abc', expires_in: 60 }) : json(res, 200, { auth: req.headers.authorization })));
+    const server = await startServer((req, res) =>
+      req.url === '/token'
+        ? json(res, 200, { access_token: 'abc', expires_in: 60 })
+        : json(res, 200, { auth: req.headers.authorization }),
+    );
     const api = axios.create({ baseURL: server.url });
-    const provider = new ClientCredentialsProvider({ tokenUrl: `${server.url}/token`, clientId: 'c', clientSecret: 'very-secret', httpClient: api, timeoutMs: 2000 });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: `${server.url}/token`,
+      clientId: 'c',
+      clientSecret: 'very-secret',
+      httpClient: api,
+      timeoutMs: 2000,
+    });
     attachAuth(api, provider);
     expect((await api.get('/x')).data).toEqual({ auth: 'Bearer abc' });
   });
@@ -172,7 +209,12 @@ describe('expires_in: 0 is an unknown lifetime, not an expired token', () => {
   test('10 calls after a token with expires_in 0 cost one grant, not ten', async () => {
     const auth = await startAuthServer();
     auth.expiresIn = 0;
-    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'client', clientSecret: 'very-secret', retry: false });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: auth.tokenUrl,
+      clientId: 'client',
+      clientSecret: 'very-secret',
+      retry: false,
+    });
     for (let i = 0; i < 10; i++) await provider.getToken();
     expect(auth.tokenRequests).toHaveLength(1);
   });
@@ -182,8 +224,13 @@ describe('expires_in: 0 is an unknown lifetime, not an expired token', () => {
     auth.expiresIn = 0;
     const clock = { now: 1_700_000_000_000 };
     const provider = new ClientCredentialsProvider({
-      tokenUrl: auth.tokenUrl, clientId: 'client', clientSecret: 'very-secret', retry: false, refreshRatio: false,
-      defaultExpiresInSeconds: 300, now: () => clock.now,
+      tokenUrl: auth.tokenUrl,
+      clientId: 'client',
+      clientSecret: 'very-secret',
+      retry: false,
+      refreshRatio: false,
+      defaultExpiresInSeconds: 300,
+      now: () => clock.now,
     });
     expect((await provider.getToken()).expiresAt).toBeUndefined();
     clock.now += 150_000; // half the 300 s default: no leeway reaches this far
@@ -199,7 +246,12 @@ describe('expires_in: 0 is an unknown lifetime, not an expired token', () => {
     auth.expiresIn = 0;
     const exp = Math.floor(Date.now() / 1000) + 3600;
     auth.extra = { access_token: jwtWith({ sub: 'client', exp }) };
-    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'client', clientSecret: 'very-secret', retry: false });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: auth.tokenUrl,
+      clientId: 'client',
+      clientSecret: 'very-secret',
+      retry: false,
+    });
     expect((await provider.getToken()).expiresAt).toBe(exp * 1000);
     for (let i = 0; i < 9; i++) await provider.getToken();
     expect(auth.tokenRequests).toHaveLength(1);
@@ -215,7 +267,9 @@ describe('no form of the credentials in a token endpoint error', () => {
   const formEncode = (text: string) => new URLSearchParams({ v: text }).toString().slice(2);
   const rawPair = `${clientId}:${clientSecret}`;
   const formPair = `${formEncode(clientId)}:${formEncode(clientSecret)}`;
-  const asciiJson = JSON.stringify(clientSecret).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const asciiJson = JSON.stringify(clientSecret)
+    .slice(1, -1)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
   const forms: [string, string][] = [
     ['the raw secret', clientSecret],
@@ -236,16 +290,35 @@ describe('no form of the credentials in a token endpoint error', () => {
 
   test.each(forms)('withholds %s echoed in error, error_description and error_uri', async (_name, echoed) => {
     const { mock, provider } = setup({ clientId, clientSecret });
-    mock.onPost(TOKEN_URL).reply(400, { error: `invalid_client ${echoed}`, error_description: `we got ${echoed} from you`, error_uri: `https://docs.example/e?got=${echoed}` });
+    mock.onPost(TOKEN_URL).reply(400, {
+      error: `invalid_client ${echoed}`,
+      error_description: `we got ${echoed} from you`,
+      error_uri: `https://docs.example/e?got=${echoed}`,
+    });
     const error = (await provider.getToken().catch((e: unknown) => e)) as TokenEndpointError;
     expect(error).toBeInstanceOf(TokenEndpointError);
-    const texts = [error.message, error.error, error.errorDescription, error.errorUri, JSON.stringify(error), inspect(error, { depth: null })];
+    const texts = [
+      error.message,
+      error.error,
+      error.errorDescription,
+      error.errorUri,
+      JSON.stringify(error),
+      inspect(error, { depth: null }),
+    ];
     expect(texts.filter((text) => text?.includes(echoed) || text?.includes(clientSecret))).toEqual([]);
   });
 
   test.each(forms)('withholds %s from the message of a network failure', async (_name, echoed) => {
-    const httpClient = axios.create({ adapter: () => Promise.reject(Object.assign(new Error(`proxy refused ${echoed}`), { code: 'ECONNRESET' })) });
-    const provider = new ClientCredentialsProvider({ tokenUrl: TOKEN_URL, clientId, clientSecret, retry: false, httpClient });
+    const httpClient = axios.create({
+      adapter: () => Promise.reject(Object.assign(new Error(`proxy refused ${echoed}`), { code: 'ECONNRESET' })),
+    });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: TOKEN_URL,
+      clientId,
+      clientSecret,
+      retry: false,
+      httpClient,
+    });
     const error = (await provider.getToken().catch((e: unknown) => e)) as TokenEndpointError;
     expect(error).toBeInstanceOf(TokenEndpointError);
     const texts = [error.message, (error.cause as Error).message, inspect(error, { depth: null })];
@@ -254,7 +327,9 @@ describe('no form of the credentials in a token endpoint error', () => {
 
   test('keeps the rest of an error_description around a base64-echoed id:secret', async () => {
     const { mock, provider } = setup({ clientId, clientSecret });
-    mock.onPost(TOKEN_URL).reply(400, { error: 'invalid_client', error_description: `we got ${b64(rawPair)} from you` });
+    mock
+      .onPost(TOKEN_URL)
+      .reply(400, { error: 'invalid_client', error_description: `we got ${b64(rawPair)} from you` });
     const error = (await provider.getToken().catch((e: unknown) => e)) as TokenEndpointError;
     expect(error.errorDescription).toBe('we got [REDACTED] from you');
   });

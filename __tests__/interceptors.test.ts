@@ -10,7 +10,12 @@ import { startApiServer, startAuthServer } from './helpers/oauth.js';
 async function setup(options: Partial<ClientCredentialsOptions> = {}) {
   const auth = await startAuthServer();
   const api = await startApiServer(auth);
-  const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: 'secret', ...options });
+  const provider = new ClientCredentialsProvider({
+    tokenUrl: auth.tokenUrl,
+    clientId: 'id',
+    clientSecret: 'secret',
+    ...options,
+  });
   const client = axios.create({ baseURL: `${api.url}/banking` });
   const handle = attachAuth(client, provider);
   return { auth, api, provider, client, handle };
@@ -29,7 +34,9 @@ describe('the Authorization header', () => {
     client.defaults.headers.common.authorization = 'Bearer stale-default';
     await client.get('/accounts');
     expect(api.requests[0]!.headers.authorization).toBe('Bearer tok-1');
-    const names = api.requests[0]!.rawHeaders.filter((_, i) => i % 2 === 0 && /^authorization$/i.test(api.requests[0]!.rawHeaders[i]!));
+    const names = api.requests[0]!.rawHeaders.filter(
+      (_, i) => i % 2 === 0 && /^authorization$/i.test(api.requests[0]!.rawHeaders[i]!),
+    );
     expect(names).toHaveLength(1);
   });
 
@@ -51,7 +58,10 @@ describe('the Authorization header', () => {
     const { auth, api, provider, client } = await setup();
     const other = axios.create({ baseURL: api.url });
     attachAuth(other, provider);
-    await Promise.all([...Array.from({ length: 50 }, () => client.get('/a')), ...Array.from({ length: 50 }, () => other.get('/b'))]);
+    await Promise.all([
+      ...Array.from({ length: 50 }, () => client.get('/a')),
+      ...Array.from({ length: 50 }, () => other.get('/b')),
+    ]);
     expect(auth.tokenRequests).toHaveLength(1);
   });
 
@@ -104,7 +114,11 @@ describe('origins', () => {
     await client.get(`${a.url}/x`);
     await client.get(`${b.url}/x`);
     await client.get(`${c.url}/x`).catch(() => undefined);
-    expect([a, b, c].map((s) => s.requests[0]!.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-1', undefined]);
+    expect([a, b, c].map((s) => s.requests[0]!.headers.authorization)).toEqual([
+      'Bearer tok-1',
+      'Bearer tok-1',
+      undefined,
+    ]);
   });
 
   test('a URL changed by a request interceptor registered before attachAuth is still checked', async () => {
@@ -142,7 +156,9 @@ describe('origins', () => {
     const { auth, api, client } = await setup();
     const other = await startServer((_req, res) => json(res, 401, {}, { 'WWW-Authenticate': 'Bearer' }));
     for (let i = 0; i < 3; i++) {
-      const error = await client.get(`${api.url}/redirect?to=${encodeURIComponent(`${other.url}/file`)}`).catch((e: unknown) => e);
+      const error = await client
+        .get(`${api.url}/redirect?to=${encodeURIComponent(`${other.url}/file`)}`)
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ name: 'AxiosError', response: { status: 401 } });
     }
     expect(auth.tokenRequests).toHaveLength(1);
@@ -161,7 +177,8 @@ describe('origins', () => {
     const apiPort = new URL(api.url).port;
     const client = axios.create({
       baseURL: `http://api.test:${apiPort}`,
-      lookup: ((_host: string, _opts: unknown, cb: (e: null, a: string, f: number) => void) => cb(null, '127.0.0.1', 4)) as never,
+      lookup: ((_host: string, _opts: unknown, cb: (e: null, a: string, f: number) => void) =>
+        cb(null, '127.0.0.1', 4)) as never,
     });
     attachAuth(client, provider, { allowInsecureHttp: true });
     await client.get('/start');
@@ -207,11 +224,17 @@ describe('401: replay once with a fresh token', () => {
 
   test('if the replay gets 401 again, rejects with AuthenticationError', async () => {
     const { auth, client } = await setup();
-    const always401 = await startServer((_req, res) => json(res, 401, { error: 'no' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }));
+    const always401 = await startServer((_req, res) =>
+      json(res, 401, { error: 'no' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }),
+    );
     const c2 = axios.create({ baseURL: always401.url });
     attachAuth(c2, new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: 'secret' }));
     const error = await c2.get('/x').catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'AuthenticationError', code: 'ERR_AUTHENTICATION', reason: 'rejected-after-replay' });
+    expect(error).toMatchObject({
+      name: 'AuthenticationError',
+      code: 'ERR_AUTHENTICATION',
+      reason: 'rejected-after-replay',
+    });
     expect(axios.isAxiosError(error)).toBe(true);
     expect((error as AxiosError).response?.status).toBe(401);
     expect(always401.requests).toHaveLength(2);
@@ -221,7 +244,9 @@ describe('401: replay once with a fresh token', () => {
 
   test('a 401 that challenges another scheme only keeps the token and is not replayed', async () => {
     const auth = await startAuthServer();
-    const api = await startServer((_req, res) => json(res, 401, { title: 'bad API key' }, { 'WWW-Authenticate': 'API-Key realm="bank"' }));
+    const api = await startServer((_req, res) =>
+      json(res, 401, { title: 'bad API key' }, { 'WWW-Authenticate': 'API-Key realm="bank"' }),
+    );
     const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: 'secret' });
     const client = axios.create({ baseURL: api.url });
     attachAuth(client, provider);
@@ -265,7 +290,11 @@ describe('bodies on replay', () => {
     await client.get('/warm');
     api.revoke();
     api.requests.length = 0;
-    const response = await client.post('/transfers', make(), contentType ? { headers: { 'Content-Type': contentType } } : {});
+    const response = await client.post(
+      '/transfers',
+      make(),
+      contentType ? { headers: { 'Content-Type': contentType } } : {},
+    );
     expect(response.status).toBe(200);
     expect(api.requests).toHaveLength(2);
     const [first, replay] = api.requests;
@@ -321,7 +350,9 @@ describe('waiting for a token', () => {
   test('an aborted request rejects at once with CanceledError while others waiting on the same token succeed', async () => {
     const { auth, client } = await setup();
     let release!: () => void;
-    auth.next((_req, res) => new Promise<void>((r) => (release = r)).then(() => json(res, 200, { access_token: 'late', expires_in: 60 })));
+    auth.next((_req, res) =>
+      new Promise<void>((r) => (release = r)).then(() => json(res, 200, { access_token: 'late', expires_in: 60 })),
+    );
     auth.issued.push('late');
     const controller = new AbortController();
     const aborted = client.get('/a', { signal: controller.signal });
@@ -337,7 +368,9 @@ describe('waiting for a token', () => {
   test('a CancelToken cancels its own waiting request only, and its listener is removed once the wait ends', async () => {
     const { auth, client } = await setup();
     let release!: () => void;
-    auth.next((_req, res) => new Promise<void>((r) => (release = r)).then(() => json(res, 200, { access_token: 'late', expires_in: 60 })));
+    auth.next((_req, res) =>
+      new Promise<void>((r) => (release = r)).then(() => json(res, 200, { access_token: 'late', expires_in: 60 })),
+    );
     auth.issued.push('late');
     const source = axios.CancelToken.source();
     const other = axios.CancelToken.source();
@@ -377,7 +410,11 @@ describe('waiting for a token', () => {
   test('a failing token endpoint means the API request is not sent', async () => {
     const { auth, api, client } = await setup({ retry: false });
     auth.next((_req, res) => json(res, 400, { error: 'invalid_client' }));
-    await expect(client.get('/a')).rejects.toMatchObject({ name: 'TokenEndpointError', status: 400, error: 'invalid_client' });
+    await expect(client.get('/a')).rejects.toMatchObject({
+      name: 'TokenEndpointError',
+      status: 400,
+      error: 'invalid_client',
+    });
     expect(api.requests).toHaveLength(0);
   });
 });
@@ -386,14 +423,21 @@ describe('secrets', () => {
   const SECRET = 'Sup3r-Secret-Value';
   const basic = Buffer.from(`id:${SECRET}`).toString('base64');
   const leaks = (value: unknown, token: string) => {
-    const texts = [String((value as Error).message), inspect(value, { depth: 8 }), JSON.stringify(value) ?? '', String((value as Error).stack)];
+    const texts = [
+      String((value as Error).message),
+      inspect(value, { depth: 8 }),
+      JSON.stringify(value) ?? '',
+      String((value as Error).stack),
+    ];
     return texts.some((t) => t.includes(SECRET) || t.includes(basic) || t.includes(token));
   };
 
   test('no error shows the client secret, the Basic credentials or the access token', async () => {
     const { auth, api, client } = await setup({ clientSecret: SECRET, retry: false });
     const errors: unknown[] = [];
-    auth.next((_req, res) => json(res, 401, { error: 'invalid_client', error_description: `client secret ${SECRET} is wrong` }));
+    auth.next((_req, res) =>
+      json(res, 401, { error: 'invalid_client', error_description: `client secret ${SECRET} is wrong` }),
+    );
     errors.push(await client.get('/a').catch((e: unknown) => e));
     await new Promise((r) => setTimeout(r, 1100));
     errors.push(await client.post('/forbidden', { x: 1 }).catch((e: unknown) => e));
@@ -403,7 +447,12 @@ describe('secrets', () => {
     const c2 = axios.create({ baseURL: boom.url });
     attachAuth(c2, new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, clientId: 'id', clientSecret: SECRET }));
     errors.push(await c2.get('/x').catch((e: unknown) => e));
-    expect(errors.map((e) => (e as Error).name)).toEqual(['TokenEndpointError', 'PermissionError', 'AuthenticationError', 'AxiosError']);
+    expect(errors.map((e) => (e as Error).name)).toEqual([
+      'TokenEndpointError',
+      'PermissionError',
+      'AuthenticationError',
+      'AxiosError',
+    ]);
     for (const error of errors) for (const token of auth.issued) expect(leaks(error, token)).toBe(false);
   });
 

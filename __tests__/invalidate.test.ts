@@ -81,7 +81,12 @@ describe('invalidate', () => {
           land = () => void inner.set(key, value, ttlMs).then(resolve);
         }),
     };
-    const a = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store: slow, storeTimeoutMs: 5000 });
+    const a = new ClientCredentialsProvider({
+      tokenUrl: auth.tokenUrl,
+      ...credentials,
+      store: slow,
+      storeTimeoutMs: 5000,
+    });
     const rejected = await a.getToken(); // reaches the caller before the store write finishes
     expect(a.invalidate(rejected)).toBe(true);
     expect(calls).not.toContain('delete'); // nothing to take out yet

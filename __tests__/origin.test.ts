@@ -15,16 +15,12 @@ import { OriginPolicy, isLoopbackHost, originOf, type UrlParts } from '../src/in
 const API = 'https://api.example.com';
 
 describe('isLoopbackHost', () => {
-  test.each([
-    ['localhost'],
-    ['LocalHost'],
-    ['127.0.0.1'],
-    ['127.10.200.255'],
-    ['127.255.255.254'],
-    ['[::1]'],
-  ])('%s is loopback', (host) => {
-    expect(isLoopbackHost(host)).toBe(true);
-  });
+  test.each([['localhost'], ['LocalHost'], ['127.0.0.1'], ['127.10.200.255'], ['127.255.255.254'], ['[::1]']])(
+    '%s is loopback',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(true);
+    },
+  );
 
   test.each([
     ['api.localhost', 'a subdomain of localhost: resolvers may send it to DNS'],
@@ -80,11 +76,26 @@ describe('originOf', () => {
 
 describe('OriginPolicy.fromOptions', () => {
   test.each<[string, unknown, unknown, string[]]>([
-    ['the origin of an explicit entry, without path, query or fragment', ['https://api.example.com/v1?x=1#f'], undefined, [API]],
+    [
+      'the origin of an explicit entry, without path, query or fragment',
+      ['https://api.example.com/v1?x=1#f'],
+      undefined,
+      [API],
+    ],
     ['explicit origins rather than the baseURL', ['https://other.example.com'], API, ['https://other.example.com']],
     ['the origin of the baseURL when no origins are given', undefined, 'https://api.example.com/banking/', [API]],
-    ['each origin once, however it was written', [API, 'HTTPS://API.EXAMPLE.COM/x', 'https://api.example.com:443'], undefined, [API]],
-    ['every origin given, in order', ['https://b.example.com', 'https://a.example.com:8443'], undefined, ['https://b.example.com', 'https://a.example.com:8443']],
+    [
+      'each origin once, however it was written',
+      [API, 'HTTPS://API.EXAMPLE.COM/x', 'https://api.example.com:443'],
+      undefined,
+      [API],
+    ],
+    [
+      'every origin given, in order',
+      ['https://b.example.com', 'https://a.example.com:8443'],
+      undefined,
+      ['https://b.example.com', 'https://a.example.com:8443'],
+    ],
     ['plain http on localhost', ['http://localhost:8080'], undefined, ['http://localhost:8080']],
     ['plain http on 127.0.0.1', ['http://127.0.0.1:1234/x'], undefined, ['http://127.0.0.1:1234']],
     ['plain http on [::1]', ['http://[::1]:1234'], undefined, ['http://[::1]:1234']],
@@ -93,7 +104,9 @@ describe('OriginPolicy.fromOptions', () => {
   });
 
   test('takes plain http on a non-loopback host with allowInsecureHttp', () => {
-    expect(OriginPolicy.fromOptions(['http://api.internal:8080'], undefined, true).origins).toEqual(['http://api.internal:8080']);
+    expect(OriginPolicy.fromOptions(['http://api.internal:8080'], undefined, true).origins).toEqual([
+      'http://api.internal:8080',
+    ]);
     expect(OriginPolicy.fromOptions(undefined, 'http://api.internal', true).origins).toEqual(['http://api.internal']);
   });
 
@@ -103,15 +116,50 @@ describe('OriginPolicy.fromOptions', () => {
     ['a list with a number', [API, 443], undefined, /non-empty array of URLs/],
     ['no origins and no baseURL', undefined, undefined, /does not know where the token may be sent.*baseURL.*origins/],
     ['no origins and an empty baseURL', undefined, '', /does not know where the token may be sent/],
-    ['no origins and a baseURL that is not a string', undefined, new URL(API), /does not know where the token may be sent/],
-    ['a relative baseURL', undefined, '/banking', /origin "\/banking" is not an absolute http\(s\) URL; write it as "https:\/\/api\.example\.com"/],
-    ['a host without a scheme', ['api.example.com'], undefined, /origin "api\.example\.com" is not an absolute http\(s\) URL/],
-    ['another scheme', ['ftp://api.example.com'], undefined, /origin "ftp:\/\/api\.example\.com" is not an absolute http\(s\) URL/],
+    [
+      'no origins and a baseURL that is not a string',
+      undefined,
+      new URL(API),
+      /does not know where the token may be sent/,
+    ],
+    [
+      'a relative baseURL',
+      undefined,
+      '/banking',
+      /origin "\/banking" is not an absolute http\(s\) URL; write it as "https:\/\/api\.example\.com"/,
+    ],
+    [
+      'a host without a scheme',
+      ['api.example.com'],
+      undefined,
+      /origin "api\.example\.com" is not an absolute http\(s\) URL/,
+    ],
+    [
+      'another scheme',
+      ['ftp://api.example.com'],
+      undefined,
+      /origin "ftp:\/\/api\.example\.com" is not an absolute http\(s\) URL/,
+    ],
     ['a protocol-relative origin', ['//api.example.com'], undefined, /is not an absolute http\(s\) URL/],
-    ['plain http on a public host', ['http://api.example.com'], undefined, /send the token in clear to http:\/\/api\.example\.com; bearer tokens need TLS.*allowInsecureHttp: true/],
-    ['plain http on a subdomain of localhost', ['http://api.localhost:8080'], undefined, /in clear to http:\/\/api\.localhost:8080/],
+    [
+      'plain http on a public host',
+      ['http://api.example.com'],
+      undefined,
+      /send the token in clear to http:\/\/api\.example\.com; bearer tokens need TLS.*allowInsecureHttp: true/,
+    ],
+    [
+      'plain http on a subdomain of localhost',
+      ['http://api.localhost:8080'],
+      undefined,
+      /in clear to http:\/\/api\.localhost:8080/,
+    ],
     ['plain http on a host that starts like a loopback address', ['http://127.0.0.1.evil.test'], undefined, /in clear/],
-    ['plain http as the baseURL', undefined, 'http://api.example.com/banking', /in clear to http:\/\/api\.example\.com;/],
+    [
+      'plain http as the baseURL',
+      undefined,
+      'http://api.example.com/banking',
+      /in clear to http:\/\/api\.example\.com;/,
+    ],
   ])('refuses %s with a ConfigurationError that says what to do', (_, origins, baseURL, message) => {
     const build = () => OriginPolicy.fromOptions(origins, baseURL, false);
     expect(build).toThrow(ConfigurationError);
@@ -130,7 +178,10 @@ describe('OriginPolicy.fullUrl builds the URL as axios does', () => {
     [{ baseURL: API, url: 'https://evil.test/x' }, 'https://evil.test/x'],
     [{ baseURL: API, url: 'HTTPS://evil.test/x' }, 'HTTPS://evil.test/x'],
     [{ baseURL: API, url: '//evil.test/x' }, '//evil.test/x'],
-    [{ baseURL: API, url: 'https://evil.test/x', allowAbsoluteUrls: false }, 'https://api.example.com/https://evil.test/x'],
+    [
+      { baseURL: API, url: 'https://evil.test/x', allowAbsoluteUrls: false },
+      'https://api.example.com/https://evil.test/x',
+    ],
     [{ baseURL: API, url: 'https://evil.test/x', allowAbsoluteUrls: true }, 'https://evil.test/x'],
     [{ baseURL: API, url: '//evil.test/x', allowAbsoluteUrls: false }, 'https://api.example.com/evil.test/x'],
     [{ baseURL: API, url: 'v1//accounts' }, 'https://api.example.com/v1//accounts'],
@@ -163,9 +214,15 @@ describe('OriginPolicy.allows', () => {
     ['an absolute url to the API without a baseURL', { url: 'https://api.example.com/accounts' }],
     ['an absolute url to the API in capitals', { url: 'HTTPS://API.EXAMPLE.COM/accounts' }],
     ['an absolute url to the API with the default port', { url: 'https://api.example.com:443/accounts' }],
-    ['an absolute url to the API whatever the baseURL', { baseURL: 'https://evil.test', url: 'https://api.example.com/x' }],
+    [
+      'an absolute url to the API whatever the baseURL',
+      { baseURL: 'https://evil.test', url: 'https://api.example.com/x' },
+    ],
     ['an absolute url to the API with user info', { url: 'https://user:password@api.example.com/x' }],
-    ['an absolute url to the API under its own baseURL with allowAbsoluteUrls: false', { baseURL: API, url: 'https://api.example.com/x', allowAbsoluteUrls: false }],
+    [
+      'an absolute url to the API under its own baseURL with allowAbsoluteUrls: false',
+      { baseURL: API, url: 'https://api.example.com/x', allowAbsoluteUrls: false },
+    ],
     ['a relative url with allowAbsoluteUrls: false', { baseURL: API, url: '/x', allowAbsoluteUrls: false }],
     ['a relative url with a double slash inside', { baseURL: API, url: 'v1//accounts' }],
   ])('lets %s carry the token', (_, config) => {
@@ -190,9 +247,18 @@ describe('OriginPolicy.allows', () => {
     ['a protocol-relative url to another host under the baseURL', { baseURL: API, url: '//evil.test/x' }],
     ['a protocol-relative url to the API host under the baseURL', { baseURL: API, url: '//api.example.com/x' }],
     ['an absolute foreign url under the baseURL', { baseURL: API, url: 'https://evil.test/x' }],
-    ['an absolute foreign url under the baseURL with allowAbsoluteUrls: true', { baseURL: API, url: 'https://evil.test/x', allowAbsoluteUrls: true }],
-    ['an absolute foreign url under the baseURL with allowAbsoluteUrls: false', { baseURL: API, url: 'https://evil.test/x', allowAbsoluteUrls: false }],
-    ['an absolute url to the API under a foreign baseURL with allowAbsoluteUrls: false', { baseURL: 'https://evil.test', url: 'https://api.example.com/x', allowAbsoluteUrls: false }],
+    [
+      'an absolute foreign url under the baseURL with allowAbsoluteUrls: true',
+      { baseURL: API, url: 'https://evil.test/x', allowAbsoluteUrls: true },
+    ],
+    [
+      'an absolute foreign url under the baseURL with allowAbsoluteUrls: false',
+      { baseURL: API, url: 'https://evil.test/x', allowAbsoluteUrls: false },
+    ],
+    [
+      'an absolute url to the API under a foreign baseURL with allowAbsoluteUrls: false',
+      { baseURL: 'https://evil.test', url: 'https://api.example.com/x', allowAbsoluteUrls: false },
+    ],
     ['a relative url without a baseURL', { url: '/accounts' }],
     ['a relative url under a relative baseURL', { baseURL: '/api', url: '/accounts' }],
     ['a relative url under a baseURL that is not a URL', { baseURL: 'not a url', url: '/accounts' }],
@@ -224,15 +290,22 @@ describe('OriginPolicy.allows', () => {
     expect(several.allows({ url: 'https://b.example.com/x' })).toBe(false);
   });
 
-  test('a URL is allowed exactly when its parsed origin is an allowed origin, whatever follows the allowed origin\'s text', () => {
-    const tail = fc.string({ unit: fc.constantFrom('.', '@', ':', '/', '?', '#', '%', '\\', '-', '_', 'a', 'z', '0', '8', ' ', '[', ']'), maxLength: 12 });
+  test("a URL is allowed exactly when its parsed origin is an allowed origin, whatever follows the allowed origin's text", () => {
+    const tail = fc.string({
+      unit: fc.constantFrom('.', '@', ':', '/', '?', '#', '%', '\\', '-', '_', 'a', 'z', '0', '8', ' ', '[', ']'),
+      maxLength: 12,
+    });
     fc.assert(
-      fc.property(tail, fc.constantFrom('https://api.example.com', 'HTTPS://api.EXAMPLE.com', 'https://api.example.com:443'), (rest, start) => {
-        const url = `${start}${rest}`;
-        expect(policy.allows({ url })).toBe(originOf(url) === API);
-        expect(policy.allowsUrl(url)).toBe(originOf(url) === API);
-        expect(policy.allows({ baseURL: url, url: '/x' })).toBe(originOf(url) === API);
-      }),
+      fc.property(
+        tail,
+        fc.constantFrom('https://api.example.com', 'HTTPS://api.EXAMPLE.com', 'https://api.example.com:443'),
+        (rest, start) => {
+          const url = `${start}${rest}`;
+          expect(policy.allows({ url })).toBe(originOf(url) === API);
+          expect(policy.allowsUrl(url)).toBe(originOf(url) === API);
+          expect(policy.allows({ baseURL: url, url: '/x' })).toBe(originOf(url) === API);
+        },
+      ),
     );
   });
 });

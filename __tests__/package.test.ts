@@ -11,9 +11,24 @@ const node = (args: string[]) => execFileSync(process.execPath, args, { cwd: roo
 describe('the built package', () => {
   test('is importable as CommonJS and as ESM, with the same exports', () => {
     const cjs = node(['-e', 'console.log(Object.keys(require("axios-client-credentials")).sort().join(","))']).trim();
-    const esm = node(['--input-type=module', '-e', 'import * as m from "axios-client-credentials"; console.log(Object.keys(m).sort().join(","))']).trim();
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      'import * as m from "axios-client-credentials"; console.log(Object.keys(m).sort().join(","))',
+    ]).trim();
     expect(cjs).toBe(esm);
-    expect(cjs.split(',')).toEqual(expect.arrayContaining(['ClientCredentialsProvider', 'attachAuth', 'PermissionError', 'AuthenticationError', 'TokenEndpointError', 'ConfigurationError', 'DiscoveryError', 'apitureIssuers']));
+    expect(cjs.split(',')).toEqual(
+      expect.arrayContaining([
+        'ClientCredentialsProvider',
+        'attachAuth',
+        'PermissionError',
+        'AuthenticationError',
+        'TokenEndpointError',
+        'ConfigurationError',
+        'DiscoveryError',
+        'apitureIssuers',
+      ]),
+    );
     expect(cjs.split(',')).not.toContain('default');
   });
 
@@ -29,30 +44,60 @@ describe('the built package', () => {
           a instanceof cjs.TokenEndpointError, a.name, a.code, b.name, b.code,
         ]));
       });`;
-    expect(JSON.parse(node(['-e', script]))).toEqual([true, true, true, true, false, 'ConfigurationError', 'ERR_CONFIGURATION', 'ConfigurationError', 'ERR_CONFIGURATION']);
+    expect(JSON.parse(node(['-e', script]))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      'ConfigurationError',
+      'ERR_CONFIGURATION',
+      'ConfigurationError',
+      'ERR_CONFIGURATION',
+    ]);
   });
 
   test('the redis subpath loads without ioredis or redis being required at import', () => {
-    const out = node(['-e', 'require("axios-client-credentials/redis"); require("axios-client-credentials"); console.log(Object.keys(require.cache).filter((k) => /node_modules\\/(ioredis|redis|@redis)\\//.test(k)).length)']);
+    const out = node([
+      '-e',
+      'require("axios-client-credentials/redis"); require("axios-client-credentials"); console.log(Object.keys(require.cache).filter((k) => /node_modules\\/(ioredis|redis|@redis)\\//.test(k)).length)',
+    ]);
     expect(out.trim()).toBe('0');
   });
 
   test('a consumer file type-checks as ESM and CJS, with clientCredentials on the axios config and no casts', () => {
-    expect(() => execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(__dirname, 'fixtures/consumer/tsconfig.json')], { encoding: 'utf8', stdio: 'pipe' })).not.toThrow();
+    expect(() =>
+      execFileSync(
+        process.execPath,
+        [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(__dirname, 'fixtures/consumer/tsconfig.json')],
+        { encoding: 'utf8', stdio: 'pipe' },
+      ),
+    ).not.toThrow();
   });
 
   let packList: string[] | undefined;
   /** The files `npm pack` would ship (listed once). */
   const packed = () => {
     if (!packList) {
-      const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { files: { path: string }[] }[];
+      const [pack] = JSON.parse(
+        execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+          cwd: root,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }),
+      ) as { files: { path: string }[] }[];
       packList = pack!.files.map((f) => f.path);
     }
     return packList;
   };
 
   test('npm pack ships only dist (with its source and declaration maps), src, README, CHANGELOG, LICENSE and package.json', () => {
-    const stray = packed().filter((p) => !/^(dist\/(cjs|esm)\/.+\.(js|js\.map|d\.ts|d\.ts\.map|json)|src\/.+\.ts|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/.test(p));
+    const stray = packed().filter(
+      (p) =>
+        !/^(dist\/(cjs|esm)\/.+\.(js|js\.map|d\.ts|d\.ts\.map|json)|src\/.+\.ts|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/.test(
+          p,
+        ),
+    );
     expect(stray).toEqual([]);
   });
 
@@ -72,27 +117,37 @@ describe('the built package', () => {
         const path = normalize(join(dirname(map), source));
         if (!files.has(path)) unresolved.push(`${map}: ${source} (${path}) is not in the package`);
       }
-      if (!readFileSync(join(root, file), 'utf8').includes(`sourceMappingURL=${map.split('/').pop()}`)) unresolved.push(`${file}: no sourceMappingURL comment`);
+      if (!readFileSync(join(root, file), 'utf8').includes(`sourceMappingURL=${map.split('/').pop()}`))
+        unresolved.push(`${file}: no sourceMappingURL comment`);
     }
     expect(unresolved).toEqual([]);
   });
 
   test('the declarations leave out members marked @internal', () => {
-    const withInternal = packed().filter((p) => p.endsWith('.d.ts') && readFileSync(join(root, p), 'utf8').includes('@internal'));
+    const withInternal = packed().filter(
+      (p) => p.endsWith('.d.ts') && readFileSync(join(root, p), 'utf8').includes('@internal'),
+    );
     expect(withInternal).toEqual([]);
   });
 
   test('each build folder repeats sideEffects: false, so a bundler sees it next to the files', () => {
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { sideEffects?: unknown };
     expect(manifest.sideEffects).toBe(false);
-    for (const [dir, type] of [['dist/esm', 'module'], ['dist/cjs', 'commonjs']] as const) {
+    for (const [dir, type] of [
+      ['dist/esm', 'module'],
+      ['dist/cjs', 'commonjs'],
+    ] as const) {
       expect(JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'))).toEqual({ type, sideEffects: false });
     }
   });
 
   test('a bundler keeps only the error classes for an import of PermissionError', async () => {
     const result = await build({
-      stdin: { contents: "import { PermissionError } from 'axios-client-credentials';\nconsole.log(PermissionError);\n", resolveDir: root, sourcefile: 'entry.mjs' },
+      stdin: {
+        contents: "import { PermissionError } from 'axios-client-credentials';\nconsole.log(PermissionError);\n",
+        resolveDir: root,
+        sourcefile: 'entry.mjs',
+      },
       bundle: true,
       write: false,
       metafile: true,
@@ -102,27 +157,46 @@ describe('the built package', () => {
       external: ['axios'],
       logLevel: 'silent',
     });
-    const inputs = Object.keys(result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs).filter((i) => i !== 'entry.mjs');
+    const inputs = Object.keys(result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs).filter(
+      (i) => i !== 'entry.mjs',
+    );
     // index.js stays as the re-export module; token-provider, events (node:diagnostics_channel) and the rest go.
-    expect(inputs.map((i) => i.replace(/^.*dist\/esm\//, '')).sort()).toEqual(['errors.js', 'index.js', 'util/redact.js']);
+    expect(inputs.map((i) => i.replace(/^.*dist\/esm\//, '')).sort()).toEqual([
+      'errors.js',
+      'index.js',
+      'util/redact.js',
+    ]);
     expect(result.outputFiles[0]!.text).not.toContain('diagnostics_channel');
   });
 
   test('the peer ranges accept exactly the ioredis and redis majors the test projects run', () => {
-    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     // Each major is installed either as the package itself or under an alias (`ioredis-6`: npm:ioredis@^6...).
     const testedMajors = (name: string) =>
       Object.keys(manifest.devDependencies)
         .filter((dep) => dep === name || dep.startsWith(`${name}-`))
         .filter((dep) => existsSync(join(root, 'node_modules', dep, 'package.json')))
-        .map((dep) => (JSON.parse(readFileSync(join(root, 'node_modules', dep, 'package.json'), 'utf8')) as { name: string; version: string }))
+        .map(
+          (dep) =>
+            JSON.parse(readFileSync(join(root, 'node_modules', dep, 'package.json'), 'utf8')) as {
+              name: string;
+              version: string;
+            },
+        )
         .filter((pkg) => pkg.name === name)
         .map((pkg) => Number(pkg.version.split('.')[0]))
         .sort((a, b) => a - b);
     expect(testedMajors('ioredis')).toEqual([5, 6]);
     expect(testedMajors('redis')).toEqual([4, 5, 6]);
     for (const name of ['ioredis', 'redis']) {
-      expect(manifest.peerDependencies[name]).toBe(testedMajors(name).map((major) => `^${major}.0.0`).join(' || '));
+      expect(manifest.peerDependencies[name]).toBe(
+        testedMajors(name)
+          .map((major) => `^${major}.0.0`)
+          .join(' || '),
+      );
     }
     // ...and jest.config.ts runs the shared-store suites against each alias.
     const config = readFileSync(join(root, 'jest.config.ts'), 'utf8');
@@ -130,7 +204,7 @@ describe('the built package', () => {
   });
 });
 
-describe('the test prerequisites (scripts/prerequisites.cjs, npm test\'s pretest and jest\'s globalSetup)', () => {
+describe("the test prerequisites (scripts/prerequisites.cjs, npm test's pretest and jest's globalSetup)", () => {
   const script = join(root, 'scripts/prerequisites.cjs');
   /** Runs node with a PATH on which no redis-server can be found (node itself is called by its path). */
   const withoutRedis = (args: string[]) => {

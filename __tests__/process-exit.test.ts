@@ -15,7 +15,10 @@ test('a script whose work is done exits while its background refresh backs off a
     if (n === 1) return json(res, 200, { access_token: 'first', token_type: 'Bearer', expires_in: 10 });
     json(res, 503, { error: 'temporarily_unavailable' }, { 'Retry-After': '10' });
   });
-  const run = await runScript('__tests__/fixtures/exit-after-work.ts', [], { TOKEN_URL: `${auth.url}/token`, MODE: 'background-refresh' });
+  const run = await runScript('__tests__/fixtures/exit-after-work.ts', [], {
+    TOKEN_URL: `${auth.url}/token`,
+    MODE: 'background-refresh',
+  });
   expect(run.stdout).toBe('token first\ndone\n');
   expect(run.code).toBe(0);
   expect(n).toBeGreaterThanOrEqual(2); // the refresh did start, and met the 503

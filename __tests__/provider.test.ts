@@ -99,7 +99,7 @@ describe('the cache', () => {
 });
 
 describe('granted scope', () => {
-  test('grantedScope is the cached token\'s scope, which may be a subset of requestedScope', async () => {
+  test("grantedScope is the cached token's scope, which may be a subset of requestedScope", async () => {
     const { provider, reply } = setup({ scope: ['a', 'b'] });
     reply(() => ({ access_token: 't', expires_in: 60, scope: 'a' }));
     expect(provider.grantedScope).toBeUndefined();
@@ -120,7 +120,11 @@ describe('single-flight', () => {
 
   test('rejects every waiter with the same error and does not cache the failure past the cooldown', async () => {
     const { clock, mock, provider } = setup({ failureCooldownMs: 1000 });
-    mock.onPost(TOKEN_URL).replyOnce(400, { error: 'invalid_client' }).onPost(TOKEN_URL).reply(200, { access_token: 'ok', expires_in: 60 });
+    mock
+      .onPost(TOKEN_URL)
+      .replyOnce(400, { error: 'invalid_client' })
+      .onPost(TOKEN_URL)
+      .reply(200, { access_token: 'ok', expires_in: 60 });
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => provider.getToken()));
     const errors = new Set(results.map((r) => (r as PromiseRejectedResult).reason));
     expect(errors.size).toBe(1);
@@ -152,7 +156,9 @@ describe('a caller that stops waiting', () => {
   test('rejects at once on abort while other waiters still get the token', async () => {
     const { mock, provider } = setup();
     let answer!: () => void;
-    mock.onPost(TOKEN_URL).reply(() => new Promise((resolve) => (answer = () => resolve([200, { access_token: 'late', expires_in: 60 }]))));
+    mock
+      .onPost(TOKEN_URL)
+      .reply(() => new Promise((resolve) => (answer = () => resolve([200, { access_token: 'late', expires_in: 60 }]))));
     const controller = new AbortController();
     const aborted = provider.getToken({ signal: controller.signal });
     const other = provider.getToken();

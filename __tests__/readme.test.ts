@@ -61,7 +61,16 @@ function readmeBlocks(): Block[] {
     const end = lines.findIndex((l, j) => j > i && /^\s*```\s*$/.test(l));
     if (end < 0) throw new Error(`README.md line ${i + 1}: unclosed code fence`);
     const lang = { ts: 'ts', typescript: 'ts', js: 'js', javascript: 'js' }[open[2]!] as Block['lang'] | undefined;
-    if (lang) blocks.push({ line: i + 1, lang, code: lines.slice(i + 1, end).map((l) => l.slice(open[1]!.length)).join('\n') + '\n' });
+    if (lang)
+      blocks.push({
+        line: i + 1,
+        lang,
+        code:
+          lines
+            .slice(i + 1, end)
+            .map((l) => l.slice(open[1]!.length))
+            .join('\n') + '\n',
+      });
     i = end;
   }
   return blocks;
@@ -97,14 +106,18 @@ function modesOf(block: Block): Mode[] {
  * folder, so a `paths` entry naming the folder would be skipped in ES module resolution.
  */
 function typesOf(alias: string): string[] {
-  const manifest = JSON.parse(readFileSync(join(root, 'node_modules', alias, 'package.json'), 'utf8')) as { types?: string; typings?: string };
+  const manifest = JSON.parse(readFileSync(join(root, 'node_modules', alias, 'package.json'), 'utf8')) as {
+    types?: string;
+    typings?: string;
+  };
   return [join(root, 'node_modules', alias, manifest.types ?? manifest.typings ?? 'index.d.ts')];
 }
 
 /** Peer majors a block is checked against, beyond the default install (ioredis 5, node-redis 4). */
 function peerVariantsOf(block: Block): { name: string; paths: Record<string, string[]> }[] {
   const variants = [{ name: '', paths: {} }];
-  if (/from ['"]ioredis['"]/.test(block.code)) variants.push({ name: 'ioredis 6', paths: { ioredis: typesOf('ioredis-6') } });
+  if (/from ['"]ioredis['"]/.test(block.code))
+    variants.push({ name: 'ioredis 6', paths: { ioredis: typesOf('ioredis-6') } });
   if (/from ['"]redis['"]/.test(block.code)) {
     variants.push({ name: 'redis 5', paths: { redis: typesOf('redis-5') } });
     variants.push({ name: 'redis 6', paths: { redis: typesOf('redis-6') } });
@@ -152,11 +165,13 @@ function checkAll(group: Case[]): Map<string, string[]> {
   const texts = new Map(group.map((c) => [c.fileName, c.block.code]));
   const preludes = new Map<string, string[]>();
   const host = ts.createCompilerHost(options, true);
-  const mapped = (path: string) => (path.startsWith(join(home, 'apiture')) ? apiture + path.slice(join(home, 'apiture').length) : path);
+  const mapped = (path: string) =>
+    path.startsWith(join(home, 'apiture')) ? apiture + path.slice(join(home, 'apiture').length) : path;
   const { fileExists, readFile, getSourceFile, directoryExists } = host;
   host.fileExists = (path) => texts.has(path) || fileExists.call(host, mapped(path));
   host.readFile = (path) => texts.get(path) ?? readFile.call(host, mapped(path));
-  host.directoryExists = (path) => path === home || path.startsWith(home + '/') || (directoryExists?.call(host, mapped(path)) ?? true);
+  host.directoryExists = (path) =>
+    path === home || path.startsWith(home + '/') || (directoryExists?.call(host, mapped(path)) ?? true);
   host.getSourceFile = (path, language, ...rest) => {
     const text = texts.get(path);
     if (text !== undefined) return ts.createSourceFile(path, text, language, true);
@@ -169,7 +184,11 @@ function checkAll(group: Case[]): Map<string, string[]> {
     return [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)];
   };
 
-  let program = ts.createProgram(group.map((c) => c.fileName), options, host);
+  let program = ts.createProgram(
+    group.map((c) => c.fileName),
+    options,
+    host,
+  );
   const results = new Map<string, string[]>();
   for (const { fileName } of group) {
     const missing = new Set<string>();
@@ -180,12 +199,24 @@ function checkAll(group: Case[]): Map<string, string[]> {
       if (name) missing.add(name);
     }
     const unknown = [...missing].filter((name) => !(name in CONTEXT));
-    if (unknown.length) results.set(fileName, [`uses ${unknown.join(', ')}, which neither the block nor the README's context (CONTEXT in this test) defines`]);
-    else if (missing.size) preludes.set(fileName, [...missing].map((name) => CONTEXT[name]!));
+    if (unknown.length)
+      results.set(fileName, [
+        `uses ${unknown.join(', ')}, which neither the block nor the README's context (CONTEXT in this test) defines`,
+      ]);
+    else if (missing.size)
+      preludes.set(
+        fileName,
+        [...missing].map((name) => CONTEXT[name]!),
+      );
   }
   if (preludes.size) {
     for (const [fileName, prelude] of preludes) texts.set(fileName, prelude.join('\n') + '\n' + texts.get(fileName)!);
-    program = ts.createProgram(group.map((c) => c.fileName), options, host, program);
+    program = ts.createProgram(
+      group.map((c) => c.fileName),
+      options,
+      host,
+      program,
+    );
   }
   for (const { fileName, block } of group) {
     if (results.has(fileName)) continue;
@@ -193,8 +224,16 @@ function checkAll(group: Case[]): Map<string, string[]> {
     results.set(
       fileName,
       diagnosticsOf(program, fileName).map((d) => {
-        const line = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line - preludeLines : undefined;
-        const where = line === undefined ? '' : line < 0 ? ' (in the added context)' : ` at README.md line ${block.line + 1 + line}`;
+        const line =
+          d.file && d.start !== undefined
+            ? d.file.getLineAndCharacterOfPosition(d.start).line - preludeLines
+            : undefined;
+        const where =
+          line === undefined
+            ? ''
+            : line < 0
+              ? ' (in the added context)'
+              : ` at README.md line ${block.line + 1 + line}`;
         return `TS${d.code}${where}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
       }),
     );
@@ -230,7 +269,8 @@ function errorsOf(c: Case): string[] {
 describe('README.md code blocks', () => {
   test('include the quick start in both module systems and the Redis set-up for both clients', () => {
     const byMode = (mode: Mode) => cases.filter((c) => c.mode === mode).map((c) => c.block.code);
-    const quickStart = (code: string) => /new ClientCredentialsProvider\(/.test(code) && /attachAuth\(api, tokens\)/.test(code) && /api\.get\(/.test(code);
+    const quickStart = (code: string) =>
+      /new ClientCredentialsProvider\(/.test(code) && /attachAuth\(api, tokens\)/.test(code) && /api\.get\(/.test(code);
     expect(byMode('esm').some(quickStart)).toBe(true);
     expect(byMode('cjs').some(quickStart)).toBe(true);
     expect(blocks.some((b) => /from 'ioredis'/.test(b.code) && /redisStore\(/.test(b.code))).toBe(true);

@@ -22,7 +22,12 @@ describe('Using it with an Apiture SDK client', () => {
     const { clientId, clientSecret, apiKey } = credentials;
     const issuer = servers.issuer; // apitureIssuers.production in real life
     // ── the five lines of the README ──
-    const tokens = new ClientCredentialsProvider({ issuer, clientId, clientSecret, scope: ['banking/read', 'banking/write'] });
+    const tokens = new ClientCredentialsProvider({
+      issuer,
+      clientId,
+      clientSecret,
+      scope: ['banking/read', 'banking/write'],
+    });
     const api = axios.create({ baseURL: servers.apiUrl, headers: { 'API-Key': apiKey } });
     attachAuth(api, tokens);
     const client = createClient({ axios: api, baseURL: servers.apiUrl, throwOnError: true });
@@ -32,11 +37,18 @@ describe('Using it with an Apiture SDK client', () => {
   });
 
   it('surfaces a 404 from the SDK as the AxiosError it was, with the RFC 7807 problem', async () => {
-    const tokens = new ClientCredentialsProvider({ issuer: servers.issuer, clientId: credentials.clientId, clientSecret: credentials.clientSecret, scope: ['banking/read'] });
+    const tokens = new ClientCredentialsProvider({
+      issuer: servers.issuer,
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+      scope: ['banking/read'],
+    });
     const api = axios.create({ baseURL: servers.apiUrl, headers: { 'API-Key': credentials.apiKey } });
     attachAuth(api, tokens);
     const client = createClient({ axios: api, baseURL: servers.apiUrl, throwOnError: true });
-    const error = (await getTransfer({ client, path: { transferId: 'tr-9999' } }).catch((e: unknown) => e)) as AxiosError;
+    const error = (await getTransfer({ client, path: { transferId: 'tr-9999' } }).catch(
+      (e: unknown) => e,
+    )) as AxiosError;
     expect(axios.isAxiosError(error)).toBe(true);
     expect(error.response?.status).toBe(404);
     expect(error.response?.headers['content-type']).toBe('application/problem+json');
@@ -55,14 +67,23 @@ async function startLoopback() {
         return json(res, 503, { error: 'temporarily_unavailable' });
       }
       state.tokens++;
-      return json(res, 200, { access_token: `token-${state.tokens}-${'x'.repeat(24)}`, token_type: 'Bearer', expires_in: 3600 });
+      return json(res, 200, {
+        access_token: `token-${state.tokens}-${'x'.repeat(24)}`,
+        token_type: 'Bearer',
+        expires_in: 3600,
+      });
     }
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token || state.revoked.has(token) || !token.startsWith('token-')) {
       return json(res, 401, { title: 'Unauthorized' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
     if (path === '/transfers' && req.method === 'POST') {
-      return json(res, 403, { title: 'Forbidden' }, { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="moneyMovement/write"' });
+      return json(
+        res,
+        403,
+        { title: 'Forbidden' },
+        { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="moneyMovement/write"' },
+      );
     }
     if (state.apiFailures > 0) {
       state.apiFailures--;
@@ -152,14 +173,18 @@ describe('Where the interceptors sit', () => {
         (response) => {
           if (!logged.has(response)) {
             logged.add(response);
-            logger.info(`← ${response.status} ${response.config.method?.toUpperCase()} ${axios.getUri(response.config)}`);
+            logger.info(
+              `← ${response.status} ${response.config.method?.toUpperCase()} ${axios.getUri(response.config)}`,
+            );
           }
           return response;
         },
         (error: unknown) => {
           if (axios.isAxiosError(error) && !logged.has(error)) {
             logged.add(error);
-            logger.warn(`← ${error.response?.status ?? error.code} ${error.name} ${error.config?.method?.toUpperCase()} ${error.config ? axios.getUri(error.config) : ''}`);
+            logger.warn(
+              `← ${error.response?.status ?? error.code} ${error.name} ${error.config?.method?.toUpperCase()} ${error.config ? axios.getUri(error.config) : ''}`,
+            );
           }
           throw error;
         },
@@ -182,7 +207,10 @@ describe('Where the interceptors sit', () => {
     it('logs a 403 once, as the PermissionError the caller gets', async () => {
       const { api, lines } = setUp();
       await api.post('/transfers', {}).catch(() => undefined);
-      expect(lines).toEqual([`→ POST ${loopback.server.url}/transfers`, `← 403 PermissionError POST ${loopback.server.url}/transfers`]);
+      expect(lines).toEqual([
+        `→ POST ${loopback.server.url}/transfers`,
+        `← 403 PermissionError POST ${loopback.server.url}/transfers`,
+      ]);
     });
 
     it('never sees the token, not even in the config headers of a retried or replayed call', async () => {

@@ -128,7 +128,9 @@ describe('scrub replaces each form of the credentials in place', () => {
   });
 
   test('leaves text without any form unchanged', () => {
-    expect(scrub('invalid_client: unknown client', credentialForms('client', 'very-secret-value'))).toBe('invalid_client: unknown client');
+    expect(scrub('invalid_client: unknown client', credentialForms('client', 'very-secret-value'))).toBe(
+      'invalid_client: unknown client',
+    );
   });
 
   test('ignores empty forms', () => {
@@ -144,9 +146,15 @@ describe('scrub withholds the whole text when the secret shows once decoded', ()
   test.each([
     ['percent-encoded twice', encodeURIComponent(encodeURIComponent(clientSecret))],
     ['percent-encoded three times', encodeURIComponent(encodeURIComponent(encodeURIComponent(clientSecret)))],
-    ['percent-encoded with lower-case hex', encodeURIComponent(clientSecret).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())],
+    [
+      'percent-encoded with lower-case hex',
+      encodeURIComponent(clientSecret).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+    ],
     ['form-encoded twice', formEncode(formEncode(clientSecret))],
-    ['every character percent-encoded', [...Buffer.from(clientSecret)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')],
+    [
+      'every character percent-encoded',
+      [...Buffer.from(clientSecret)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''),
+    ],
     ['in base64 of a longer text', b64(`the client sent client_secret=${clientSecret} in the body`)],
     ['in base64url of a longer text', b64url(`{"client_secret":"${clientSecret}"}`)],
     ['in base64 glued to other letters', `token${b64(`x${clientSecret}`)}`],
@@ -158,7 +166,9 @@ describe('scrub withholds the whole text when the secret shows once decoded', ()
   test('leaves nothing of the credentials in a percent-encoded Basic header, only its escaped padding', () => {
     const basic = b64(`${formEncode(clientId)}:${formEncode(clientSecret)}`);
     expect(basic).toMatch(/=$/);
-    expect(scrub(`we got ${encodeURIComponent(`Basic ${basic}`)} from you`, forms)).toBe(`we got Basic%20${REDACTED}%3D from you`);
+    expect(scrub(`we got ${encodeURIComponent(`Basic ${basic}`)} from you`, forms)).toBe(
+      `we got Basic%20${REDACTED}%3D from you`,
+    );
   });
 
   test('withholds the text when replacing one occurrence makes another (a secret that overlaps the marker)', () => {
@@ -232,7 +242,11 @@ describe('scrub cuts after replacing, never before', () => {
 
 describe('scrub properties', () => {
   /** Secrets long enough to be searched for as substrings, with the characters encodings care about. */
-  const secretArb = fc.string({ unit: fc.constantFrom(...[...'abcXYZ019 +/=%&:"\\é€🔑-_.~\t']), minLength: MIN_SUBSTRING_LENGTH, maxLength: 24 });
+  const secretArb = fc.string({
+    unit: fc.constantFrom(...[...'abcXYZ019 +/=%&:"\\é€🔑-_.~\t']),
+    minLength: MIN_SUBSTRING_LENGTH,
+    maxLength: 24,
+  });
   const idArb = fc.string({ unit: fc.constantFrom(...[...'abc19 :+%é']), minLength: 1, maxLength: 10 });
   const textArb = fc.string({ unit: 'binary', maxLength: 60 });
 
@@ -262,16 +276,24 @@ describe('scrub properties', () => {
 
   test('never throws and never exceeds the length asked for (plus the ellipsis)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.array(fc.string({ unit: 'binary', maxLength: 12 }), { maxLength: 6 }), fc.integer({ min: 0, max: 400 }), (text, secrets, maxLength) => {
-        const out = scrub(text, secrets, maxLength);
-        expect(out.length).toBeLessThanOrEqual(Math.max(maxLength + 1, REDACTED.length));
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.array(fc.string({ unit: 'binary', maxLength: 12 }), { maxLength: 6 }),
+        fc.integer({ min: 0, max: 400 }),
+        (text, secrets, maxLength) => {
+          const out = scrub(text, secrets, maxLength);
+          expect(out.length).toBeLessThanOrEqual(Math.max(maxLength + 1, REDACTED.length));
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   test('never throws on text made of UTF-16 code units (lone surrogates, broken percent-escapes)', () => {
-    const unit = fc.oneof(fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), fc.constantFrom('%', '%E0', '%A4', '+', '='));
+    const unit = fc.oneof(
+      fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      fc.constantFrom('%', '%E0', '%A4', '+', '='),
+    );
     fc.assert(
       fc.property(fc.string({ unit, maxLength: 80 }), fc.string({ unit, maxLength: 8 }), (text, secret) => {
         expect(typeof scrub(text, credentialForms('client', secret || 'x'))).toBe('string');

@@ -17,7 +17,10 @@ function guardOf(guards: RedirectGuard, hook?: unknown): Redirect {
 }
 
 /** The options follow-redirects hands `beforeRedirect`: where the redirect goes, and the headers it will send. */
-function redirectTo(href: string, headers: Record<string, unknown> = { Authorization: 'Bearer tok', Accept: 'application/json' }) {
+function redirectTo(
+  href: string,
+  headers: Record<string, unknown> = { Authorization: 'Bearer tok', Accept: 'application/json' },
+) {
   const url = new URL(href);
   return { href, protocol: url.protocol, hostname: url.hostname, port: url.port, path: url.pathname, headers };
 }
@@ -55,9 +58,19 @@ describe('RedirectGuard', () => {
   });
 
   test('strips the header in whatever case it is written, every copy of it, and no other header', () => {
-    const redirect = redirectTo('https://evil.test/x', { authorization: 'Bearer a', AUTHORIZATION: 'Bearer b', 'Proxy-Authorization': 'Basic p', 'X-Authorization-Hint': 'h', 'Authorization-Scheme': 's' });
+    const redirect = redirectTo('https://evil.test/x', {
+      authorization: 'Bearer a',
+      AUTHORIZATION: 'Bearer b',
+      'Proxy-Authorization': 'Basic p',
+      'X-Authorization-Hint': 'h',
+      'Authorization-Scheme': 's',
+    });
     guardOf(guards)(redirect);
-    expect(redirect.headers).toEqual({ 'Proxy-Authorization': 'Basic p', 'X-Authorization-Hint': 'h', 'Authorization-Scheme': 's' });
+    expect(redirect.headers).toEqual({
+      'Proxy-Authorization': 'Basic p',
+      'X-Authorization-Hint': 'h',
+      'Authorization-Scheme': 's',
+    });
   });
 
   test.each<[string, Record<string, unknown>, boolean]>([
@@ -65,7 +78,11 @@ describe('RedirectGuard', () => {
     ['protocol, host name and a port as text', { protocol: 'http:', hostname: '127.0.0.1', port: '8081' }, false],
     ['protocol and host name of another host', { protocol: 'https:', hostname: 'evil.test', port: '' }, false],
     ['protocol and host name of the API', { protocol: 'https:', hostname: 'api.example.com', port: '' }, true],
-    ['protocol, host name and port of an allowed origin', { protocol: 'http:', hostname: '127.0.0.1', port: 8080 }, true],
+    [
+      'protocol, host name and port of an allowed origin',
+      { protocol: 'http:', hostname: '127.0.0.1', port: 8080 },
+      true,
+    ],
   ])('without an href, reads the target from %s', (_, target, kept) => {
     const redirect: Record<string, unknown> = { ...target, headers: { Authorization: 'Bearer tok' } };
     guardOf(guards)(redirect);
@@ -73,10 +90,22 @@ describe('RedirectGuard', () => {
   });
 
   test('goes by href when there is one, whatever the other fields say', () => {
-    const toEvil: Record<string, unknown> = { href: 'https://evil.test/x', protocol: 'https:', hostname: 'api.example.com', port: '', headers: { Authorization: 'Bearer tok' } };
+    const toEvil: Record<string, unknown> = {
+      href: 'https://evil.test/x',
+      protocol: 'https:',
+      hostname: 'api.example.com',
+      port: '',
+      headers: { Authorization: 'Bearer tok' },
+    };
     guardOf(guards)(toEvil);
     expect(toEvil.headers).toEqual({});
-    const toApi: Record<string, unknown> = { href: 'https://api.example.com/x', protocol: 'https:', hostname: 'evil.test', port: '', headers: { Authorization: 'Bearer tok' } };
+    const toApi: Record<string, unknown> = {
+      href: 'https://api.example.com/x',
+      protocol: 'https:',
+      hostname: 'evil.test',
+      port: '',
+      headers: { Authorization: 'Bearer tok' },
+    };
     guardOf(guards)(toApi);
     expect(toApi.headers).toEqual({ Authorization: 'Bearer tok' });
   });
@@ -87,12 +116,14 @@ describe('RedirectGuard', () => {
     expect(redirect).toEqual({ href: 'https://evil.test/x' });
   });
 
-  test('then calls the request\'s own beforeRedirect with the stripped options and every other argument', () => {
+  test("then calls the request's own beforeRedirect with the stripped options and every other argument", () => {
     const calls: unknown[][] = [];
     const hook: Redirect = (options, ...rest) => calls.push([{ ...(options.headers as object) }, ...rest]);
     const redirect = redirectTo('https://evil.test/x');
     guardOf(guards, hook)(redirect, { statusCode: 302 }, { url: 'https://api.example.com/a' });
-    expect(calls).toEqual([[{ Accept: 'application/json' }, { statusCode: 302 }, { url: 'https://api.example.com/a' }]]);
+    expect(calls).toEqual([
+      [{ Accept: 'application/json' }, { statusCode: 302 }, { url: 'https://api.example.com/a' }],
+    ]);
   });
 
   test('makes one guard per hook and one for no hook, and reuses them', () => {

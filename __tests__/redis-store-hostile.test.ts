@@ -123,20 +123,31 @@ describe.each(clientKinds)('redisStore with $name and a broken lock', (kind) => 
     ['a string living far longer than the lock TTL', (name) => admin.set(name, 'stale-id', 'PX', 100 * LOCK_TTL_MS)],
     ['a string living twice the lock TTL', (name) => admin.set(name, 'stale-id', 'PX', 2 * LOCK_TTL_MS)],
     ['a LIST', (name) => admin.rpush(name, 'stale-id')],
-    ['a HASH with a time to live shorter than the lock TTL', (name) => admin.multi().hset(name, 'a', 'b').pexpire(name, LOCK_TTL_MS / 2).exec()],
+    [
+      'a HASH with a time to live shorter than the lock TTL',
+      (name) =>
+        admin
+          .multi()
+          .hset(name, 'a', 'b')
+          .pexpire(name, LOCK_TTL_MS / 2)
+          .exec(),
+    ],
   ];
 
-  it.each(brokenLocks)('takes a lock key holding %s at once, with its own id and the lock TTL', async (_what, plant) => {
-    const key = freshKey();
-    const { lock } = redisKeys(key);
-    await plant(lock);
-    const id = await store.lock!(key, LOCK_TTL_MS);
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await admin.get(lock)).toBe(id);
-    const pttl = await admin.pttl(lock);
-    expect(pttl).toBeGreaterThan(0);
-    expect(pttl).toBeLessThanOrEqual(LOCK_TTL_MS);
-  });
+  it.each(brokenLocks)(
+    'takes a lock key holding %s at once, with its own id and the lock TTL',
+    async (_what, plant) => {
+      const key = freshKey();
+      const { lock } = redisKeys(key);
+      await plant(lock);
+      const id = await store.lock!(key, LOCK_TTL_MS);
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await admin.get(lock)).toBe(id);
+      const pttl = await admin.pttl(lock);
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(LOCK_TTL_MS);
+    },
+  );
 
   it.each([
     ['the lock TTL', LOCK_TTL_MS],
@@ -195,7 +206,12 @@ async function fleet(options: { timeoutMs?: number; retry?: false } = {}): Promi
     stores,
     storeErrors,
     provider: (i) => {
-      const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store: stores[i], ...options });
+      const provider = new ClientCredentialsProvider({
+        tokenUrl: auth.tokenUrl,
+        ...credentials,
+        store: stores[i],
+        ...options,
+      });
       provider.on('error', (event) => {
         if (event.phase === 'store') storeErrors.push(event);
       });
@@ -227,7 +243,10 @@ async function sharedKeys(f: Fleet): Promise<RedisStoreKeys> {
 /** What a lock key holds: `none`, `a lock id` (a provider's random id), or what else is there. */
 async function lockState(name: string): Promise<string> {
   // One MULTI, so a lock released between the two reads cannot be seen half-way.
-  const [[, type], [, value]] = (await admin.multi().type(name).get(name).exec()) as [[unknown, string], [unknown, string | null]];
+  const [[, type], [, value]] = (await admin.multi().type(name).get(name).exec()) as [
+    [unknown, string],
+    [unknown, string | null],
+  ];
   if (type !== 'string') return type;
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value!) ? 'a lock id' : value!;
 }
@@ -239,23 +258,26 @@ describe('providers on ioredis and node-redis sharing a Redis whose token key ho
     ['a LIST', (name: string) => admin.rpush(name, 'a', 'b')],
     ['a HASH', (name: string) => admin.hset(name, 'field', 'value')],
     ['a string that is no token', (name: string) => admin.set(name, 'not-a-sealed-token')],
-  ])('still share one token when it holds %s, with no store error, and leave a token in the key', async (_what, plant) => {
-    const f = await fleet();
-    const { token } = await sharedKeys(f);
-    await admin.del(token);
-    await plant(token);
-    const grantsBefore = f.auth.tokenRequests.length;
+  ])(
+    'still share one token when it holds %s, with no store error, and leave a token in the key',
+    async (_what, plant) => {
+      const f = await fleet();
+      const { token } = await sharedKeys(f);
+      await admin.del(token);
+      await plant(token);
+      const grantsBefore = f.auth.tokenRequests.length;
 
-    for (let round = 0; round < ROUNDS; round++) {
-      const [a, b] = await Promise.all([f.provider(0).getToken(), f.provider(1).getToken()]);
-      expect(a.accessToken).toBe(b.accessToken);
-    }
+      for (let round = 0; round < ROUNDS; round++) {
+        const [a, b] = await Promise.all([f.provider(0).getToken(), f.provider(1).getToken()]);
+        expect(a.accessToken).toBe(b.accessToken);
+      }
 
-    expect(f.auth.tokenRequests.length - grantsBefore).toBe(1); // as in a clean Redis: one grant for every round
-    expect(f.storeErrors).toEqual([]);
-    expect(await admin.type(token)).toBe('string');
-    expect(await admin.pttl(token)).toBeGreaterThan(0);
-  });
+      expect(f.auth.tokenRequests.length - grantsBefore).toBe(1); // as in a clean Redis: one grant for every round
+      expect(f.storeErrors).toEqual([]);
+      expect(await admin.type(token)).toBe('string');
+      expect(await admin.pttl(token)).toBeGreaterThan(0);
+    },
+  );
 
   it('invalidates a token without a store error when the token key holds a LIST', async () => {
     const f = await fleet();

@@ -99,8 +99,12 @@ afterAll(async () => {
   process.off('unhandledRejection', onUnhandled);
   await Promise.all(closers.map((close) => close().catch(ignore)));
   // Every store's subscriber closes by itself once idle.
-  const pubsubClients = async (server: RedisServer) => (await server.command('CLIENT', 'LIST', 'TYPE', 'pubsub')).split('\n').filter((line) => line.includes('id=')).length;
-  const closed = await Promise.all([single, cluster].map((server) => !server || eventually(async () => (await pubsubClients(server)) === 0)));
+  const pubsubClients = async (server: RedisServer) =>
+    (await server.command('CLIENT', 'LIST', 'TYPE', 'pubsub')).split('\n').filter((line) => line.includes('id='))
+      .length;
+  const closed = await Promise.all(
+    [single, cluster].map((server) => !server || eventually(async () => (await pubsubClients(server)) === 0)),
+  );
   expect(closed).toEqual([true, true]);
   await Promise.all([single?.close(), cluster?.close()]);
 });
@@ -344,7 +348,9 @@ describe.each(singleKinds)('redisStore with $name falls back to polling', (kind)
 
   it('when an ACL denies the channel: waits poll, and set still stores and shares the token', async () => {
     const username = `no-channels-${kind.name}`;
-    expect(await single.command('ACL', 'SETUSER', username, 'on', 'nopass', '~*', '+@all', 'resetchannels')).toBe('+OK\r\n');
+    expect(await single.command('ACL', 'SETUSER', username, 'on', 'nopass', '~*', '+@all', 'resetchannels')).toBe(
+      '+OK\r\n',
+    );
     const store = redisStore(await kind.connect(single, { username }), { pollIntervalMs: POLL_MS });
     await expectPolling(store);
     await expectSharing(store);
@@ -404,7 +410,7 @@ describe('a script whose work is done', () => {
       SUBSCRIBER_IDLE_MS: String(idleMs),
     });
 
-  it.each(['ioredis', 'node-redis'])('exits with the subscriber of its %s store still open (unref\'d)', async (kind) => {
+  it.each(['ioredis', 'node-redis'])("exits with the subscriber of its %s store still open (unref'd)", async (kind) => {
     // The subscriber would stay open two minutes: exiting at all shows it does not hold the process.
     const result = await run(kind, 120_000);
     expect(result.stderr).toBe('');
@@ -412,19 +418,23 @@ describe('a script whose work is done', () => {
     expect(result.code).toBe(0);
   });
 
-  it.each(['ioredis-cluster', 'node-redis-cluster'])('exits on a %s once its subscriber has been idle for subscriberIdleMs', async (kind) => {
-    const result = await run(kind, 300);
-    expect(result.stderr).toBe('');
-    expect(result.stdout).toBe('subscribed\ndone\n');
-    expect(result.code).toBe(0);
-  });
+  it.each(['ioredis-cluster', 'node-redis-cluster'])(
+    'exits on a %s once its subscriber has been idle for subscriberIdleMs',
+    async (kind) => {
+      const result = await run(kind, 300);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe('subscribed\ndone\n');
+      expect(result.code).toBe(0);
+    },
+  );
 });
 
 /** Calls of every Redis command since the server started, except INFO itself. */
 async function commandCalls(server: RedisServer): Promise<Record<string, number>> {
   const text = await server.command('INFO', 'commandstats');
   const calls: Record<string, number> = {};
-  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (match[1] !== 'info') calls[match[1]!] = Number(match[2]);
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    if (match[1] !== 'info') calls[match[1]!] = Number(match[2]);
   return calls;
 }
 
@@ -433,7 +443,9 @@ async function commandsDuring(server: RedisServer, action: () => Promise<unknown
   const before = await commandCalls(server);
   await action();
   const after = await commandCalls(server);
-  return Object.fromEntries(Object.entries(after).flatMap(([name, n]) => (n !== (before[name] ?? 0) ? [[name, n - (before[name] ?? 0)]] : [])));
+  return Object.fromEntries(
+    Object.entries(after).flatMap(([name, n]) => (n !== (before[name] ?? 0) ? [[name, n - (before[name] ?? 0)]] : [])),
+  );
 }
 
 describe.each(singleKinds)('redisStore with $name: commands', (kind) => {
@@ -459,12 +471,25 @@ describe.each(singleKinds)('redisStore with $name: commands', (kind) => {
   });
 
   it('set is one script that stores and publishes', async () => {
-    expect(await commandsDuring(server, () => store.set(key, 'sealed-token', 60_000))).toEqual({ eval: 1, set: 1, publish: 1 });
+    expect(await commandsDuring(server, () => store.set(key, 'sealed-token', 60_000))).toEqual({
+      eval: 1,
+      set: 1,
+      publish: 1,
+    });
   });
 
   it('lock and unlock are one script each', async () => {
     let id: string | undefined;
-    expect(await commandsDuring(server, async () => (id = await store.lock!(key, 60_000)))).toEqual({ eval: 1, pttl: 1, set: 1 });
-    expect(await commandsDuring(server, () => store.unlock!(key, id!))).toEqual({ eval: 1, get: 1, del: 1, publish: 1 });
+    expect(await commandsDuring(server, async () => (id = await store.lock!(key, 60_000)))).toEqual({
+      eval: 1,
+      pttl: 1,
+      set: 1,
+    });
+    expect(await commandsDuring(server, () => store.unlock!(key, id!))).toEqual({
+      eval: 1,
+      get: 1,
+      del: 1,
+      publish: 1,
+    });
   });
 });

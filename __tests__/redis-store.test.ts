@@ -31,7 +31,10 @@ const clientKinds: ClientKind[] = [
       await new Promise((resolve) => client.once('ready', resolve));
       return {
         client,
-        ready: () => (client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()))),
+        ready: () =>
+          client.status === 'ready'
+            ? Promise.resolve()
+            : new Promise((resolve) => client.once('ready', () => resolve())),
         close: async () => void client.disconnect(),
       };
     },
@@ -40,12 +43,16 @@ const clientKinds: ClientKind[] = [
     name: 'node-redis',
     cluster: false,
     connect: async (server) => {
-      const client = createClient({ ...server.nodeRedisOptions, socket: { ...server.nodeRedisOptions.socket, reconnectStrategy: () => 20 } });
+      const client = createClient({
+        ...server.nodeRedisOptions,
+        socket: { ...server.nodeRedisOptions.socket, reconnectStrategy: () => 20 },
+      });
       client.on('error', ignore);
       await client.connect();
       return {
         client,
-        ready: () => (client.isReady ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()))),
+        ready: () =>
+          client.isReady ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve())),
         close: async () => void (await client.disconnect()),
       };
     },
@@ -92,7 +99,6 @@ function hashSlot(keyName: string): number {
 async function until(check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 2));
 }
-
 
 let single: RedisServer;
 let cluster: RedisServer;
@@ -277,7 +283,9 @@ describe.each(clientKinds)('redisStore with $name', (kind) => {
 
   it('advertises its poll interval', () => {
     expect(store.pollIntervalMs).toBe(10);
-    expect(redisStore((kind.cluster ? open.at(-1) : open.at(-1))!.client, { pollIntervalMs: 25 }).pollIntervalMs).toBe(25);
+    expect(redisStore((kind.cluster ? open.at(-1) : open.at(-1))!.client, { pollIntervalMs: 25 }).pollIntervalMs).toBe(
+      25,
+    );
   });
 });
 

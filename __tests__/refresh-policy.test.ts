@@ -42,24 +42,40 @@ describe('tokenTimes', () => {
     [3600, 1.01],
     [86_400, 1.001],
   ])('steady traffic with %i s tokens costs at most %d grants per token lifetime', (lifetime, most) => {
-    const { refreshAt } = tokenTimes(0, lifetime * S, { expiryLeewayMs: 30 * S, refreshRatio: undefined, leadMs: lead(20) });
+    const { refreshAt } = tokenTimes(0, lifetime * S, {
+      expiryLeewayMs: 30 * S,
+      refreshRatio: undefined,
+      leadMs: lead(20),
+    });
     expect((lifetime * S) / (refreshAt + 20)).toBeLessThanOrEqual(most);
   });
 
   test('a fixed refreshRatio is a fraction of the usable lifetime, as before', () => {
-    expect(tokenTimes(0, 100 * S, { expiryLeewayMs: 30 * S, refreshRatio: 0.8, leadMs: lead(20) })).toEqual({ staleAt: 70 * S, refreshAt: 56 * S });
+    expect(tokenTimes(0, 100 * S, { expiryLeewayMs: 30 * S, refreshRatio: 0.8, leadMs: lead(20) })).toEqual({
+      staleAt: 70 * S,
+      refreshAt: 56 * S,
+    });
   });
 
   test('refreshRatio false never refreshes in the background', () => {
-    expect(tokenTimes(0, 100 * S, { expiryLeewayMs: 30 * S, refreshRatio: false, leadMs: lead(20) }).refreshAt).toBe(Infinity);
+    expect(tokenTimes(0, 100 * S, { expiryLeewayMs: 30 * S, refreshRatio: false, leadMs: lead(20) }).refreshAt).toBe(
+      Infinity,
+    );
   });
 
   test('counts from the issue time and keeps the refresh inside the usable lifetime, even for a slow endpoint', () => {
-    const times = tokenTimes(5_000, 5_000 + 10 * S, { expiryLeewayMs: 30 * S, refreshRatio: undefined, leadMs: lead(60 * S) });
+    const times = tokenTimes(5_000, 5_000 + 10 * S, {
+      expiryLeewayMs: 30 * S,
+      refreshRatio: undefined,
+      leadMs: lead(60 * S),
+    });
     expect(times).toEqual({ staleAt: 5_000 + 5 * S, refreshAt: 5_000 + 4 * S });
   });
 
   test('an expired or zero-lifetime token is stale and due at once', () => {
-    expect(tokenTimes(10 * S, 10 * S, { expiryLeewayMs: 30 * S, refreshRatio: undefined, leadMs: lead(0) })).toEqual({ staleAt: 10 * S, refreshAt: 10 * S });
+    expect(tokenTimes(10 * S, 10 * S, { expiryLeewayMs: 30 * S, refreshRatio: undefined, leadMs: lead(0) })).toEqual({
+      staleAt: 10 * S,
+      refreshAt: 10 * S,
+    });
   });
 });

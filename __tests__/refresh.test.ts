@@ -5,7 +5,13 @@
  * test (2 s tokens under steady traffic) asserts counts, never durations.
  */
 import axios from 'axios';
-import { attachAuth, ClientCredentialsProvider, type ErrorEvent, type GetTokenOptions, type TokenEvent } from '../src/index.js';
+import {
+  attachAuth,
+  ClientCredentialsProvider,
+  type ErrorEvent,
+  type GetTokenOptions,
+  type TokenEvent,
+} from '../src/index.js';
 import { manualClock, track, until } from './helpers/vendors/common.js';
 import { startCheckingApi, startTokenEndpoint, type TokenEndpoint } from './helpers/vendors/token-endpoint.js';
 
@@ -19,7 +25,13 @@ async function setup(options: { refreshRatio?: number | false; expiryLeewaySecon
   const endpoint = await startTokenEndpoint();
   endpoint.expiresIn = 100;
   const clock = manualClock();
-  const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials, now: clock.now, retry: false, ...options });
+  const provider = new ClientCredentialsProvider({
+    tokenUrl: endpoint.tokenUrl,
+    ...credentials,
+    now: clock.now,
+    retry: false,
+    ...options,
+  });
   const tokens: TokenEvent[] = [];
   const errors: ErrorEvent[] = [];
   provider.on('token', (e) => tokens.push(e));

@@ -46,7 +46,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 const streamed: AxiosRequestConfig = { headers: { 'Content-Type': 'application/octet-stream' } };
 
 describe('a 401 to a request with a web ReadableStream body, through the fetch adapter', () => {
-  test('is not replayed: an AuthenticationError body-not-replayable, with the API\'s answer', async () => {
+  test("is not replayed: an AuthenticationError body-not-replayable, with the API's answer", async () => {
     const { api, client } = await revokedApi();
     const error = await rejectionOf(client.post('/upload', webStream('one-shot body'), streamed));
     expect(error).toBeInstanceOf(AuthenticationError);

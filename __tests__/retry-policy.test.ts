@@ -6,11 +6,24 @@
  */
 import fc from 'fast-check';
 import { ConfigurationError } from '../src/errors.js';
-import { DEFAULT_RETRY, parseRetryAfter, resolveRetry, retryDelay, type RetryOptions, type RetryPolicy } from '../src/grant/retry.js';
+import {
+  DEFAULT_RETRY,
+  parseRetryAfter,
+  resolveRetry,
+  retryDelay,
+  type RetryOptions,
+  type RetryPolicy,
+} from '../src/grant/retry.js';
 
 describe('resolveRetry', () => {
   test('has the defaults: 3 retries, 200 ms base, 5 s cap, Retry-After capped at 10 s, 429/500/502/503/504', () => {
-    expect(resolveRetry(undefined)).toEqual({ retries: 3, baseDelayMs: 200, maxDelayMs: 5000, maxRetryAfterMs: 10_000, statuses: [429, 500, 502, 503, 504] });
+    expect(resolveRetry(undefined)).toEqual({
+      retries: 3,
+      baseDelayMs: 200,
+      maxDelayMs: 5000,
+      maxRetryAfterMs: 10_000,
+      statuses: [429, 500, 502, 503, 504],
+    });
     expect(DEFAULT_RETRY).toEqual(resolveRetry(undefined));
     expect(Object.isFrozen(DEFAULT_RETRY)).toBe(true);
     expect(Object.isFrozen(DEFAULT_RETRY.statuses)).toBe(true);
@@ -22,8 +35,16 @@ describe('resolveRetry', () => {
 
   test('takes each option given, and the default for each one left out or undefined', () => {
     expect(resolveRetry({ retries: 5 })).toEqual({ ...DEFAULT_RETRY, retries: 5 });
-    expect(resolveRetry({ baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 0, statuses: [503] })).toEqual({ retries: 3, baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 0, statuses: [503] });
-    expect(resolveRetry({ retries: undefined, baseDelayMs: undefined, statuses: undefined } as unknown as RetryOptions)).toEqual(DEFAULT_RETRY);
+    expect(resolveRetry({ baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 0, statuses: [503] })).toEqual({
+      retries: 3,
+      baseDelayMs: 10,
+      maxDelayMs: 100,
+      maxRetryAfterMs: 0,
+      statuses: [503],
+    });
+    expect(
+      resolveRetry({ retries: undefined, baseDelayMs: undefined, statuses: undefined } as unknown as RetryOptions),
+    ).toEqual(DEFAULT_RETRY);
     expect(resolveRetry({ retries: 0 }).retries).toBe(0);
     expect(resolveRetry({})).toEqual(DEFAULT_RETRY);
   });
@@ -43,7 +64,9 @@ describe('resolveRetry', () => {
   ])('refuses %s instead of an options object', (_, option) => {
     const resolve = () => resolveRetry(option as RetryOptions);
     expect(resolve).toThrow(ConfigurationError);
-    expect(resolve).toThrow('retry must be an object such as { retries: 3, baseDelayMs: 200 }, or false to turn retries off.');
+    expect(resolve).toThrow(
+      'retry must be an object such as { retries: 3, baseDelayMs: 200 }, or false to turn retries off.',
+    );
   });
 
   test.each<[keyof RetryOptions, unknown, string]>([
@@ -58,7 +81,9 @@ describe('resolveRetry', () => {
   ])('refuses retry.%s = %p, naming it', (key, value, shown) => {
     const resolve = () => resolveRetry({ [key]: value } as RetryOptions);
     expect(resolve).toThrow(ConfigurationError);
-    expect(resolve).toThrow(`retry.${key} must be a non-negative number (got ${shown}); pass retry: false to turn retries off.`);
+    expect(resolve).toThrow(
+      `retry.${key} must be a non-negative number (got ${shown}); pass retry: false to turn retries off.`,
+    );
   });
 
   test.each<[string, unknown]>([
@@ -72,7 +97,13 @@ describe('resolveRetry', () => {
   });
 
   test('accepts zero everywhere and an empty status list', () => {
-    expect(resolveRetry({ retries: 0, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterMs: 0, statuses: [] })).toEqual({ retries: 0, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterMs: 0, statuses: [] });
+    expect(resolveRetry({ retries: 0, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterMs: 0, statuses: [] })).toEqual({
+      retries: 0,
+      baseDelayMs: 0,
+      maxDelayMs: 0,
+      maxRetryAfterMs: 0,
+      statuses: [],
+    });
   });
 });
 
@@ -137,15 +168,20 @@ describe('parseRetryAfter', () => {
   });
 
   test('reads any whole number of seconds as that many thousand ms', () => {
-    fc.assert(fc.property(fc.nat({ max: 10_000_000 }), (seconds) => parseRetryAfter(String(seconds), now) === seconds * 1000));
+    fc.assert(
+      fc.property(fc.nat({ max: 10_000_000 }), (seconds) => parseRetryAfter(String(seconds), now) === seconds * 1000),
+    );
   });
 
   test('never gives a negative delay for a date', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }), (date) => {
-        const delay = parseRetryAfter(date.toUTCString(), now);
-        return delay === Math.max(0, Math.floor(date.getTime() / 1000) * 1000 - now);
-      }),
+      fc.property(
+        fc.date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+        (date) => {
+          const delay = parseRetryAfter(date.toUTCString(), now);
+          return delay === Math.max(0, Math.floor(date.getTime() / 1000) * 1000 - now);
+        },
+      ),
     );
   });
 });
@@ -159,9 +195,13 @@ describe('retryDelay', () => {
   const top = (): number => 0.999999;
 
   test('draws each backoff delay from zero up to min(cap, base × 2^(attempt−1)) (full jitter)', () => {
-    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => retryDelay(policy, attempt, undefined, top))).toEqual([199, 399, 799, 1599, 3199, 4999, 4999]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => retryDelay(policy, attempt, undefined, top))).toEqual([
+      199, 399, 799, 1599, 3199, 4999, 4999,
+    ]);
     expect([1, 2, 3, 7].map((attempt) => retryDelay(policy, attempt, undefined, () => 0))).toEqual([0, 0, 0, 0]);
-    expect([1, 2, 3, 7].map((attempt) => retryDelay(policy, attempt, undefined, () => 0.5))).toEqual([100, 200, 400, 2500]);
+    expect([1, 2, 3, 7].map((attempt) => retryDelay(policy, attempt, undefined, () => 0.5))).toEqual([
+      100, 200, 400, 2500,
+    ]);
   });
 
   test('draws from Math.random when given no source', () => {
@@ -186,10 +226,21 @@ describe('retryDelay', () => {
 
   test('never exceeds the cap, nor goes below zero, whatever the attempt and the draw', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), fc.nat({ max: 10_000 }), fc.nat({ max: 60_000 }), (attempt, draw, base, cap) => {
-        const delay = retryDelay(resolveRetry({ baseDelayMs: base, maxDelayMs: cap }), attempt, undefined, () => draw);
-        return Number.isInteger(delay) && delay >= 0 && delay <= Math.min(cap, base * 2 ** (attempt - 1));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.double({ min: 0, max: 0.999999, noNaN: true }),
+        fc.nat({ max: 10_000 }),
+        fc.nat({ max: 60_000 }),
+        (attempt, draw, base, cap) => {
+          const delay = retryDelay(
+            resolveRetry({ baseDelayMs: base, maxDelayMs: cap }),
+            attempt,
+            undefined,
+            () => draw,
+          );
+          return Number.isInteger(delay) && delay >= 0 && delay <= Math.min(cap, base * 2 ** (attempt - 1));
+        },
+      ),
     );
   });
 });

@@ -9,7 +9,13 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import axios from 'axios';
-import { attachAuth, ClientCredentialsProvider, TokenEndpointError, type RetryEvent, type RetryOptions } from '../src/index.js';
+import {
+  attachAuth,
+  ClientCredentialsProvider,
+  TokenEndpointError,
+  type RetryEvent,
+  type RetryOptions,
+} from '../src/index.js';
 import { parseRetryAfter, retryDelay, resolveRetry } from '../src/grant/retry.js';
 import { json } from './helpers/http.js';
 import { closedPortUrl, manualClock, rejectionOf, until } from './helpers/vendors/common.js';
@@ -17,7 +23,10 @@ import { startCheckingApi, startTokenEndpoint, type TokenEndpoint } from './help
 
 const credentials = { clientId: 'retry-client', clientSecret: 'retry-secret-9f8e7d' };
 
-function providerFor(endpoint: { tokenUrl: string }, options: { retry?: RetryOptions | false; timeoutMs?: number; failureCooldownMs?: number; now?: () => number } = {}) {
+function providerFor(
+  endpoint: { tokenUrl: string },
+  options: { retry?: RetryOptions | false; timeoutMs?: number; failureCooldownMs?: number; now?: () => number } = {},
+) {
   const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials, ...options });
   const retries: RetryEvent[] = [];
   provider.on('retry', (event) => retries.push(event));
@@ -73,17 +82,22 @@ describe('transient failures are retried', () => {
     expect(token.accessToken).toBe(endpoint.issued[0]?.token);
   });
 
-  it.each([429, 500, 502, 503, 504])('retries HTTP %i with a backoff delay below the base, then uses the token', async (status) => {
-    const endpoint = await startTokenEndpoint();
-    endpoint.script({ status, body: { error: 'temporarily_unavailable' } });
-    const { provider, retries } = providerFor(endpoint, { retry: { baseDelayMs: 30 } });
-    const token = await provider.getToken();
-    expect(endpoint.tokenRequests).toHaveLength(2);
-    expect(token.accessToken).toBe(endpoint.issued[0]?.token);
-    expect(retries).toEqual([{ attempt: 1, delayMs: expect.any(Number), reason: `HTTP ${status}`, request: 'token' }]);
-    expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(0);
-    expect(retries[0]!.delayMs).toBeLessThan(30);
-  });
+  it.each([429, 500, 502, 503, 504])(
+    'retries HTTP %i with a backoff delay below the base, then uses the token',
+    async (status) => {
+      const endpoint = await startTokenEndpoint();
+      endpoint.script({ status, body: { error: 'temporarily_unavailable' } });
+      const { provider, retries } = providerFor(endpoint, { retry: { baseDelayMs: 30 } });
+      const token = await provider.getToken();
+      expect(endpoint.tokenRequests).toHaveLength(2);
+      expect(token.accessToken).toBe(endpoint.issued[0]?.token);
+      expect(retries).toEqual([
+        { attempt: 1, delayMs: expect.any(Number), reason: `HTTP ${status}`, request: 'token' },
+      ]);
+      expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(0);
+      expect(retries[0]!.delayMs).toBeLessThan(30);
+    },
+  );
 });
 
 describe('failures that retrying cannot fix', () => {
@@ -96,7 +110,13 @@ describe('failures that retrying cannot fix', () => {
     const { provider, retries } = providerFor(endpoint);
     const error = await rejectionOf(provider.getToken());
     expect(error).toBeInstanceOf(TokenEndpointError);
-    expect(error).toMatchObject({ status, error: body.error, errorDescription: body.error_description, attempts: 1, retryable: false });
+    expect(error).toMatchObject({
+      status,
+      error: body.error,
+      errorDescription: body.error_description,
+      attempts: 1,
+      retryable: false,
+    });
     expect(endpoint.tokenRequests).toHaveLength(1);
     expect(retries).toEqual([]);
   });
@@ -134,14 +154,21 @@ describe('backoff', () => {
   });
 
   it('has the defaults the issue names: 3 retries, 200 ms base, 5 s cap, 429/500/502/503/504', () => {
-    expect(resolveRetry(undefined)).toMatchObject({ retries: 3, baseDelayMs: 200, maxDelayMs: 5000, statuses: [429, 500, 502, 503, 504] });
+    expect(resolveRetry(undefined)).toMatchObject({
+      retries: 3,
+      baseDelayMs: 200,
+      maxDelayMs: 5000,
+      statuses: [429, 500, 502, 503, 504],
+    });
     expect(resolveRetry(false).retries).toBe(0);
   });
 
   it('draws each delay from zero up to min(cap, base × 2^(attempt−1)) (full jitter)', () => {
     const policy = resolveRetry({ baseDelayMs: 200, maxDelayMs: 5000 });
     const top = () => 0.999999;
-    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => retryDelay(policy, attempt, undefined, top))).toEqual([199, 399, 799, 1599, 3199, 4999, 4999]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => retryDelay(policy, attempt, undefined, top))).toEqual([
+      199, 399, 799, 1599, 3199, 4999, 4999,
+    ]);
     expect(retryDelay(policy, 5, undefined, () => 0)).toBe(0);
   });
 });
@@ -205,15 +232,22 @@ describe('Retry-After', () => {
 
   it('reads an asctime Retry-After as GMT whatever the local time zone', async () => {
     // The zone is process-wide and jest's sandbox cannot change it: ask a Node process started in New York.
-    const script = "const { parseRetryAfter } = require('./src/grant/retry.ts'); process.stdout.write(String(parseRetryAfter('Sun Nov  6 08:49:57 1994', Date.parse('Sun, 06 Nov 1994 08:49:37 GMT'))))";
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..'), env: { ...process.env, TZ: 'America/New_York' } });
+    const script =
+      "const { parseRetryAfter } = require('./src/grant/retry.ts'); process.stdout.write(String(parseRetryAfter('Sun Nov  6 08:49:57 1994', Date.parse('Sun, 06 Nov 1994 08:49:37 GMT'))))";
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, TZ: 'America/New_York' },
+    });
     expect(stdout).toBe('20000');
   });
 
-  it.each(['-1', '1.5', 'x 1', 'soon', '', '12abc'])('ignores a Retry-After of %j, which is neither delay-seconds nor an HTTP date, and backs off instead', (value) => {
-    // Date.parse('1.5') is a day in 2001: read as a date, it would make the retry immediate.
-    expect(parseRetryAfter(value, Date.now())).toBeUndefined();
-  });
+  it.each(['-1', '1.5', 'x 1', 'soon', '', '12abc'])(
+    'ignores a Retry-After of %j, which is neither delay-seconds nor an HTTP date, and backs off instead',
+    (value) => {
+      // Date.parse('1.5') is a day in 2001: read as a date, it would make the retry immediate.
+      expect(parseRetryAfter(value, Date.now())).toBeUndefined();
+    },
+  );
 });
 
 describe('one retry cycle for every waiter', () => {
@@ -243,7 +277,8 @@ describe('failure cooldown', () => {
     const outcomes = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => client.get(`/accounts/${i}`)));
     const elapsed = Date.now() - started;
     expect(outcomes.map((o) => o.status)).toEqual(Array(50).fill('rejected'));
-    for (const outcome of outcomes) expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(TokenEndpointError);
+    for (const outcome of outcomes)
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(TokenEndpointError);
     expect(endpoint.tokenRequests.length).toBeLessThanOrEqual(4);
     expect(api.requests).toHaveLength(0);
     expect(elapsed).toBeLessThan(10_000);
@@ -270,7 +305,13 @@ describe('failure cooldown', () => {
     endpoint.fallback = { status: 503, body: {} };
     const api = await startCheckingApi(endpoint);
     const clock = manualClock();
-    const provider = new ClientCredentialsProvider({ tokenUrl: endpoint.tokenUrl, ...credentials, retry: false, failureCooldownMs: 5000, now: clock.now });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: endpoint.tokenUrl,
+      ...credentials,
+      retry: false,
+      failureCooldownMs: 5000,
+      now: clock.now,
+    });
     const client = axios.create({ baseURL: api.url });
     attachAuth(client, provider);
     await Promise.allSettled(Array.from({ length: 10 }, () => client.get('/a')));

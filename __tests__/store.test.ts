@@ -41,7 +41,7 @@ function lockingStore(extra: Partial<TokenStore> = {}): TokenStore & { calls: st
 const credentials = { clientId: 'id', clientSecret: 'a-client-secret' };
 
 describe('a shared store', () => {
-  test('two providers sharing a store make one token request, and the second takes the first one\'s token', async () => {
+  test("two providers sharing a store make one token request, and the second takes the first one's token", async () => {
     const auth = await startAuthServer();
     const store = lockingStore();
     const a = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store });
@@ -55,8 +55,20 @@ describe('a shared store', () => {
     const auth = await startAuthServer();
     auth.next((_req, res) => void setTimeout(() => json(res, 200, { access_token: 'slow', expires_in: 60 }), 700));
     const store = lockingStore();
-    const a = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store, lockTtlMs: 200, timeoutMs: 5000 });
-    const b = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store, lockTtlMs: 200, timeoutMs: 5000 });
+    const a = new ClientCredentialsProvider({
+      tokenUrl: auth.tokenUrl,
+      ...credentials,
+      store,
+      lockTtlMs: 200,
+      timeoutMs: 5000,
+    });
+    const b = new ClientCredentialsProvider({
+      tokenUrl: auth.tokenUrl,
+      ...credentials,
+      store,
+      lockTtlMs: 200,
+      timeoutMs: 5000,
+    });
     const first = a.getToken();
     while (!store.calls.includes('lock')) await new Promise((r) => setTimeout(r, 5));
     const second = b.getToken();
@@ -80,10 +92,11 @@ describe('a shared store', () => {
       lock: base.lock!,
       unlock: base.unlock!,
       extendLock: base.extendLock!,
-      waitForChange: (_key, timeoutMs) => new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, timeoutMs);
-      }),
+      waitForChange: (_key, timeoutMs) =>
+        new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, timeoutMs);
+        }),
     });
     const errors: ErrorEvent[] = [];
     const a = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store });
@@ -106,7 +119,14 @@ describe('a shared store', () => {
   function hangingStore(): TokenStore & { calls: string[] } {
     const calls: string[] = [];
     const never = (name: string) => () => (calls.push(name), new Promise<never>(() => undefined));
-    return { calls, get: never('get'), set: never('set'), delete: never('delete'), lock: never('lock'), unlock: never('unlock') };
+    return {
+      calls,
+      get: never('get'),
+      set: never('set'),
+      delete: never('delete'),
+      lock: never('lock'),
+      unlock: never('unlock'),
+    };
   }
 
   async function revokedWhileStoreHangs() {
@@ -114,7 +134,12 @@ describe('a shared store', () => {
     const api = await startApiServer(auth);
     const store = hangingStore();
     const errors: ErrorEvent[] = [];
-    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store, storeTimeoutMs: 250 });
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: auth.tokenUrl,
+      ...credentials,
+      store,
+      storeTimeoutMs: 250,
+    });
     provider.on('error', (e) => errors.push(e));
     const client = axios.create({ baseURL: api.url });
     attachAuth(client, provider);
@@ -161,8 +186,18 @@ describe('a shared store', () => {
     const auth = await startAuthServer();
     let finishSet!: () => void;
     const inner = memoryStore();
-    const store: TokenStore = { ...inner, get: (k) => inner.get(k), delete: (k, v) => inner.delete(k, v), set: (k, v, t) => new Promise<void>((r) => (finishSet = () => void inner.set(k, v, t).then(r))) };
-    const provider = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store, storeTimeoutMs: 5000 });
+    const store: TokenStore = {
+      ...inner,
+      get: (k) => inner.get(k),
+      delete: (k, v) => inner.delete(k, v),
+      set: (k, v, t) => new Promise<void>((r) => (finishSet = () => void inner.set(k, v, t).then(r))),
+    };
+    const provider = new ClientCredentialsProvider({
+      tokenUrl: auth.tokenUrl,
+      ...credentials,
+      store,
+      storeTimeoutMs: 5000,
+    });
     expect((await provider.getToken()).accessToken).toBe('tok-1');
     finishSet();
   });

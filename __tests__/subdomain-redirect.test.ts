@@ -12,7 +12,11 @@ import { json, startServer, type SeenRequest } from './helpers/http.js';
 import { startAuthServer } from './helpers/oauth.js';
 
 /** Resolves every host name to 127.0.0.1 (axios's `lookup` option). */
-const toLoopback = (_host: string, _options: object, callback: (error: Error | null, address: string, family: 4) => void): void => callback(null, '127.0.0.1', 4);
+const toLoopback = (
+  _host: string,
+  _options: object,
+  callback: (error: Error | null, address: string, family: 4) => void,
+): void => callback(null, '127.0.0.1', 4);
 
 /**
  * One loopback server for two names on one port: `api.localhost` redirects to `to(port)`, any other
@@ -51,11 +55,13 @@ describe('a redirect on the same port', () => {
     expect(at('evil.api.localhost').map((r) => r.headers.authorization)).toEqual([undefined]);
   });
 
-  test('to a subdomain does not carry the token, and the request\'s own beforeRedirect still runs', async () => {
+  test("to a subdomain does not carry the token, and the request's own beforeRedirect still runs", async () => {
     const { port, at } = await redirectingServer((p) => `http://evil.api.localhost:${p}/landing`);
     const client = await clientFor(port);
     const seen: unknown[] = [];
-    await client.get('/start', { beforeRedirect: (options) => void seen.push((options.headers as Record<string, unknown>).Authorization) });
+    await client.get('/start', {
+      beforeRedirect: (options) => void seen.push((options.headers as Record<string, unknown>).Authorization),
+    });
     expect(seen).toEqual([undefined]);
     expect(at('evil.api.localhost').map((r) => r.headers.authorization)).toEqual([undefined]);
   });

@@ -15,11 +15,22 @@ const KEY_B = 'grant-key-b';
 const aesA = deriveKey('client-secret-a', KEY_A);
 const aesB = deriveKey('client-secret-b', KEY_B);
 
-function stored(fields: { accessToken?: string; expiresAt?: number | undefined; scope?: string[]; issuedAt?: number; storedExpiresAt?: number } = {}): StoredToken {
+function stored(
+  fields: {
+    accessToken?: string;
+    expiresAt?: number | undefined;
+    scope?: string[];
+    issuedAt?: number;
+    storedExpiresAt?: number;
+  } = {},
+): StoredToken {
   const accessToken = fields.accessToken ?? 'tok-abc.def';
   const scope = fields.scope ?? ['read', 'write'];
   const expiresAt = 'expiresAt' in fields ? fields.expiresAt : 1_700_000_600_000;
-  const token = makeAccessToken({ accessToken, tokenType: 'Bearer', expiresAt, scope: Object.freeze([...scope]) }, { access_token: accessToken });
+  const token = makeAccessToken(
+    { accessToken, tokenType: 'Bearer', expiresAt, scope: Object.freeze([...scope]) },
+    { access_token: accessToken },
+  );
   return { token, sentAt: fields.issuedAt ?? 1_700_000_000_000, endsAt: fields.storedExpiresAt ?? 1_700_000_600_000 };
 }
 
@@ -27,7 +38,14 @@ function stored(fields: { accessToken?: string; expiresAt?: number | undefined; 
 function plain(value: StoredToken | undefined) {
   if (!value) return value;
   const { accessToken, tokenType, expiresAt, scope } = value.token;
-  return { accessToken, tokenType, expiresAt, scope: [...scope], issuedAt: value.sentAt, storedExpiresAt: value.endsAt };
+  return {
+    accessToken,
+    tokenType,
+    expiresAt,
+    scope: [...scope],
+    issuedAt: value.sentAt,
+    storedExpiresAt: value.endsAt,
+  };
 }
 
 /** A value in the codec's format around any plaintext: authentic, but not necessarily a token. */
@@ -97,18 +115,33 @@ describe('a value that was tampered with is undefined', () => {
   });
 
   test('any byte flipped, one at a time', () => {
-    const accepted = Array.from({ length }, (_, index) => index).filter((index) => decodeToken(flipped(value, index, 0x80), aesA, KEY_A) !== undefined);
+    const accepted = Array.from({ length }, (_, index) => index).filter(
+      (index) => decodeToken(flipped(value, index, 0x80), aesA, KEY_A) !== undefined,
+    );
     expect(accepted).toEqual([]);
   });
 
   test.each([
-    ['a byte appended', (v: string) => `v1.${Buffer.concat([Buffer.from(v.slice(3), 'base64url'), Buffer.from([0])]).toString('base64url')}`],
-    ['the tag removed', (v: string) => `v1.${Buffer.from(v.slice(3), 'base64url').subarray(0, -16).toString('base64url')}`],
+    [
+      'a byte appended',
+      (v: string) =>
+        `v1.${Buffer.concat([Buffer.from(v.slice(3), 'base64url'), Buffer.from([0])]).toString('base64url')}`,
+    ],
+    [
+      'the tag removed',
+      (v: string) => `v1.${Buffer.from(v.slice(3), 'base64url').subarray(0, -16).toString('base64url')}`,
+    ],
     ['the IV removed', (v: string) => `v1.${Buffer.from(v.slice(3), 'base64url').subarray(12).toString('base64url')}`],
     ['the last character cut', (v: string) => v.slice(0, -1)],
     ['half of it cut', (v: string) => v.slice(0, Math.floor(v.length / 2))],
     ['only the prefix left', () => 'v1.'],
-    ['IV and tag with an empty body', (v: string) => { const b = Buffer.from(v.slice(3), 'base64url'); return `v1.${Buffer.concat([b.subarray(0, 12), b.subarray(-16)]).toString('base64url')}`; }],
+    [
+      'IV and tag with an empty body',
+      (v: string) => {
+        const b = Buffer.from(v.slice(3), 'base64url');
+        return `v1.${Buffer.concat([b.subarray(0, 12), b.subarray(-16)]).toString('base64url')}`;
+      },
+    ],
     ['29 bytes', (v: string) => `v1.${Buffer.from(v.slice(3), 'base64url').subarray(0, 29).toString('base64url')}`],
   ])('%s', (_name, change) => {
     expect(decodeToken(change(value), aesA, KEY_A)).toBeUndefined();
@@ -122,8 +155,14 @@ describe('a value for another key or grant is undefined', () => {
     ['the wrong AES key, same store key', () => decodeToken(value, aesB, KEY_A)],
     ['the right AES key, another store key (a value copied to another grant)', () => decodeToken(value, aesA, KEY_B)],
     ['key and store key of the other grant (swapped)', () => decodeToken(value, aesB, KEY_B)],
-    ['the key derived from another secret for the same grant', () => decodeToken(value, deriveKey('another-secret', KEY_A), KEY_A)],
-    ['the key derived from the same secret for another grant', () => decodeToken(value, deriveKey('client-secret-a', KEY_B), KEY_A)],
+    [
+      'the key derived from another secret for the same grant',
+      () => decodeToken(value, deriveKey('another-secret', KEY_A), KEY_A),
+    ],
+    [
+      'the key derived from the same secret for another grant',
+      () => decodeToken(value, deriveKey('client-secret-a', KEY_B), KEY_A),
+    ],
   ])('%s', (_name, read) => {
     expect(read()).toBeUndefined();
   });
@@ -162,7 +201,10 @@ describe('an authentic value of the wrong shape is undefined', () => {
   const good = { a: 'tok', t: 'Bearer', e: 5, s: ['x'], i: 1, x: 2 };
 
   test('the helper seals a good shape that decodes', () => {
-    expect(plain(decodeToken(sealed(JSON.stringify(good), aesA, KEY_A), aesA, KEY_A))).toMatchObject({ accessToken: 'tok', scope: ['x'] });
+    expect(plain(decodeToken(sealed(JSON.stringify(good), aesA, KEY_A), aesA, KEY_A))).toMatchObject({
+      accessToken: 'tok',
+      scope: ['x'],
+    });
   });
 
   test.each([
@@ -182,7 +224,9 @@ describe('an authentic value of the wrong shape is undefined', () => {
   });
 
   test('a token expiry that is not a number reads as no expiry', () => {
-    expect(decodeToken(sealed(JSON.stringify({ ...good, e: 'soon' }), aesA, KEY_A), aesA, KEY_A)?.token.expiresAt).toBeUndefined();
+    expect(
+      decodeToken(sealed(JSON.stringify({ ...good, e: 'soon' }), aesA, KEY_A), aesA, KEY_A)?.token.expiresAt,
+    ).toBeUndefined();
   });
 });
 
@@ -199,7 +243,12 @@ describe('keys', () => {
   };
 
   test('deriveKey gives 32 bytes, different for each secret and each grant', () => {
-    const keys = [deriveKey('s1-long-enough', 'k1'), deriveKey('s2-long-enough', 'k1'), deriveKey('s1-long-enough', 'k2'), deriveKey(Buffer.from('s1-long-enough'), 'k1')];
+    const keys = [
+      deriveKey('s1-long-enough', 'k1'),
+      deriveKey('s2-long-enough', 'k1'),
+      deriveKey('s1-long-enough', 'k2'),
+      deriveKey(Buffer.from('s1-long-enough'), 'k1'),
+    ];
     expect(keys.map((k) => k.length)).toEqual([32, 32, 32, 32]);
     expect(new Set(keys.slice(0, 3).map((k) => k.toString('hex'))).size).toBe(3);
     expect(keys[3]!.equals(keys[0]!)).toBe(true);
@@ -213,7 +262,9 @@ describe('keys', () => {
   });
 
   test('cacheKey ignores the order of scopes and resources', () => {
-    expect(cacheKey({ ...grant, scope: ['a', 'b'], resource: ['r2', 'r1'] })).toBe(cacheKey({ ...grant, resource: ['r1', 'r2'] }));
+    expect(cacheKey({ ...grant, scope: ['a', 'b'], resource: ['r2', 'r1'] })).toBe(
+      cacheKey({ ...grant, resource: ['r1', 'r2'] }),
+    );
   });
 
   test.each([
@@ -262,9 +313,16 @@ describe('codec properties', () => {
   test('never throws on arbitrary strings, with or without the prefix', () => {
     const text = fc.string({ unit: 'binary', maxLength: 200 });
     fc.assert(
-      fc.property(fc.oneof(text, text.map((s) => `v1.${s}`), fc.uint8Array({ maxLength: 120 }).map((b) => `v1.${Buffer.from(b).toString('base64url')}`)), (input) => {
-        expect(decodeToken(input, aesA, KEY_A)).toBeUndefined();
-      }),
+      fc.property(
+        fc.oneof(
+          text,
+          text.map((s) => `v1.${s}`),
+          fc.uint8Array({ maxLength: 120 }).map((b) => `v1.${Buffer.from(b).toString('base64url')}`),
+        ),
+        (input) => {
+          expect(decodeToken(input, aesA, KEY_A)).toBeUndefined();
+        },
+      ),
       { numRuns: 1000 },
     );
   });

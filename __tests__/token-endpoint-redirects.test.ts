@@ -14,7 +14,11 @@ const clientId = 'redirect-client';
 const clientSecret = 'redirect-secret-7c1e';
 
 /** Resolves every host name to 127.0.0.1 (axios's `lookup` option). */
-const toLoopback = (_host: string, _options: object, callback: (error: Error | null, address: string, family: 4) => void): void => callback(null, '127.0.0.1', 4);
+const toLoopback = (
+  _host: string,
+  _options: object,
+  callback: (error: Error | null, address: string, family: 4) => void,
+): void => callback(null, '127.0.0.1', 4);
 
 /** A server that records what reaches it and would hand out a token (what an attacker's endpoint does). */
 function collector(): Promise<TestServer> {
@@ -45,17 +49,26 @@ describe('a token endpoint that redirects', () => {
     [308, 'client_secret_post'],
     [302, 'client_secret_basic'],
     [301, 'client_secret_post'],
-  ])('answering %i, with %s, sends the credentials nowhere else and fails with a TokenEndpointError', async (status, authMethod) => {
-    const elsewhere = await collector();
-    const endpoint = await redirector(status, () => `${elsewhere.url}/token`);
-    const provider = new ClientCredentialsProvider({ tokenUrl: `${endpoint.url}/token`, clientId, clientSecret, authMethod, retry: false });
-    const error = await rejectionOf(provider.getToken());
-    expect(error).toBeInstanceOf(TokenEndpointError);
-    expect(error).toMatchObject({ status, attempts: 1 });
-    expect(String((error as Error).message)).not.toContain(clientSecret);
-    expect(endpoint.requests).toHaveLength(1);
-    expect(elsewhere.requests).toEqual([]);
-  });
+  ])(
+    'answering %i, with %s, sends the credentials nowhere else and fails with a TokenEndpointError',
+    async (status, authMethod) => {
+      const elsewhere = await collector();
+      const endpoint = await redirector(status, () => `${elsewhere.url}/token`);
+      const provider = new ClientCredentialsProvider({
+        tokenUrl: `${endpoint.url}/token`,
+        clientId,
+        clientSecret,
+        authMethod,
+        retry: false,
+      });
+      const error = await rejectionOf(provider.getToken());
+      expect(error).toBeInstanceOf(TokenEndpointError);
+      expect(error).toMatchObject({ status, attempts: 1 });
+      expect(String((error as Error).message)).not.toContain(clientSecret);
+      expect(endpoint.requests).toHaveLength(1);
+      expect(elsewhere.requests).toEqual([]);
+    },
+  );
 
   test('to a subdomain on the same port, where a redirect would keep the Basic header, sends nothing there', async () => {
     let port = 0;
@@ -101,14 +114,22 @@ describe('a token endpoint that redirects', () => {
 });
 
 describe('a discovery document URL that redirects', () => {
-  test.each([302, 307])('answering %i sends nothing to the server it points to and fails with a DiscoveryError', async (status) => {
-    const elsewhere = await startServer((req, res) => json(res, 200, { issuer: 'x', token_endpoint: `http://127.0.0.1:1${req.url}` }));
-    const issuer = await redirector(status, (req) => `${elsewhere.url}${req.url}`);
-    const provider = new ClientCredentialsProvider({ issuer: issuer.url, clientId, clientSecret, retry: false });
-    const error = await rejectionOf(provider.getToken());
-    expect(error).toBeInstanceOf(DiscoveryError);
-    expect(String((error as Error).message)).toContain(String(status));
-    expect(issuer.requests.map((r) => r.url)).toEqual(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
-    expect(elsewhere.requests).toEqual([]);
-  });
+  test.each([302, 307])(
+    'answering %i sends nothing to the server it points to and fails with a DiscoveryError',
+    async (status) => {
+      const elsewhere = await startServer((req, res) =>
+        json(res, 200, { issuer: 'x', token_endpoint: `http://127.0.0.1:1${req.url}` }),
+      );
+      const issuer = await redirector(status, (req) => `${elsewhere.url}${req.url}`);
+      const provider = new ClientCredentialsProvider({ issuer: issuer.url, clientId, clientSecret, retry: false });
+      const error = await rejectionOf(provider.getToken());
+      expect(error).toBeInstanceOf(DiscoveryError);
+      expect(String((error as Error).message)).toContain(String(status));
+      expect(issuer.requests.map((r) => r.url)).toEqual([
+        '/.well-known/openid-configuration',
+        '/.well-known/oauth-authorization-server',
+      ]);
+      expect(elsewhere.requests).toEqual([]);
+    },
+  );
 });

@@ -7,7 +7,12 @@ import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { TokenEndpointError } from '../src/errors.js';
 import { credentialForms } from '../src/util/redact.js';
-import { MAX_LIFETIME_SECONDS, errorFromBody, parseTokenResponse, type ParseContext } from '../src/grant/token-response.js';
+import {
+  MAX_LIFETIME_SECONDS,
+  errorFromBody,
+  parseTokenResponse,
+  type ParseContext,
+} from '../src/grant/token-response.js';
 
 const SENT_AT = 1_700_000_000_000;
 const ctx: ParseContext = { status: 200, sentAt: SENT_AT, requestedScope: ['a', 'b'] };
@@ -167,7 +172,9 @@ describe('expires_in', () => {
   });
 
   test("prefers a positive expires_in to a JWT's exp", () => {
-    expect(parse({ access_token: jwt({ exp: SENT_AT / 1000 + 900 }), expires_in: 60 }).token.expiresAt).toBe(SENT_AT + 60_000);
+    expect(parse({ access_token: jwt({ exp: SENT_AT / 1000 + 900 }), expires_in: 60 }).token.expiresAt).toBe(
+      SENT_AT + 60_000,
+    );
   });
 
   test.each([
@@ -220,11 +227,14 @@ describe('token_type and expires_in never echo a secret', () => {
     ['token_type', 'token_type', 38],
     ['expires_in', 'expires_in', 30],
     ['expires_in', 'expires_in', 38],
-  ])('%s holding the secret where a cut would split it shows no part of it, even without the secrets', (_name, field, at) => {
-    const message = refusal({ access_token: 'abc', [field]: `${'x'.repeat(at)}${clientSecret}` }).message;
-    expect(message).not.toContain('p@');
-    expect(message).toContain(`a string of ${at + clientSecret.length} characters`);
-  });
+  ])(
+    '%s holding the secret where a cut would split it shows no part of it, even without the secrets',
+    (_name, field, at) => {
+      const message = refusal({ access_token: 'abc', [field]: `${'x'.repeat(at)}${clientSecret}` }).message;
+      expect(message).not.toContain('p@');
+      expect(message).toContain(`a string of ${at + clientSecret.length} characters`);
+    },
+  );
 });
 
 describe('scope (RFC 6749 §3.3, §5.1)', () => {
@@ -255,9 +265,21 @@ describe('scope (RFC 6749 §3.3, §5.1)', () => {
 
 describe('error bodies (RFC 6749 §5.2)', () => {
   test.each([
-    ['a full error', { error: 'invalid_scope', error_description: 'no such scope', error_uri: 'https://docs.example/e' }, { error: 'invalid_scope', errorDescription: 'no such scope', errorUri: 'https://docs.example/e' }],
-    ['an error alone', { error: 'invalid_client' }, { error: 'invalid_client', errorDescription: undefined, errorUri: undefined }],
-    ['non-string fields', { error: 42, error_description: { text: 'x' }, error_uri: ['u'] }, { error: undefined, errorDescription: undefined, errorUri: undefined }],
+    [
+      'a full error',
+      { error: 'invalid_scope', error_description: 'no such scope', error_uri: 'https://docs.example/e' },
+      { error: 'invalid_scope', errorDescription: 'no such scope', errorUri: 'https://docs.example/e' },
+    ],
+    [
+      'an error alone',
+      { error: 'invalid_client' },
+      { error: 'invalid_client', errorDescription: undefined, errorUri: undefined },
+    ],
+    [
+      'non-string fields',
+      { error: 42, error_description: { text: 'x' }, error_uri: ['u'] },
+      { error: undefined, errorDescription: undefined, errorUri: undefined },
+    ],
     ['an error next to a token', { error: 'server_error', access_token: 'abc' }, { error: 'server_error' }],
   ])('a 2xx with %s is refused with its fields', (_name, body, fields) => {
     const error = refusal(body);
@@ -266,34 +288,57 @@ describe('error bodies (RFC 6749 §5.2)', () => {
 
   test('a 2xx error body is scrubbed of the secrets before its fields are cut', () => {
     const secret = 'very-secret-value';
-    const error = refusal({ error: 'invalid_client', error_description: `${'x'.repeat(495)}${secret}` }, { secrets: [secret] });
+    const error = refusal(
+      { error: 'invalid_client', error_description: `${'x'.repeat(495)}${secret}` },
+      { secrets: [secret] },
+    );
     expect(error.errorDescription).not.toContain('very-');
     expect(error.message).not.toContain('very-');
   });
 
   test('names the error and description in the message', () => {
-    expect(errorFromBody({ error: 'invalid_client', error_description: 'bad client' }, 401, 'Token request was refused').message).toBe(
-      'Token request was refused (HTTP 401, invalid_client: bad client).',
-    );
+    expect(
+      errorFromBody({ error: 'invalid_client', error_description: 'bad client' }, 401, 'Token request was refused')
+        .message,
+    ).toBe('Token request was refused (HTTP 401, invalid_client: bad client).');
   });
 
   test('says only the status when there is no body', () => {
-    expect(errorFromBody(undefined, 503, 'Token request was refused')).toMatchObject({ message: 'Token request was refused (HTTP 503).', status: 503, error: undefined });
+    expect(errorFromBody(undefined, 503, 'Token request was refused')).toMatchObject({
+      message: 'Token request was refused (HTTP 503).',
+      status: 503,
+      error: undefined,
+    });
   });
 
   test('passes attempts and retryable through', () => {
-    expect(errorFromBody({ error: 'temporarily_unavailable' }, 503, 'x', { attempts: 4, retryable: true })).toMatchObject({ attempts: 4, retryable: true });
+    expect(
+      errorFromBody({ error: 'temporarily_unavailable' }, 503, 'x', { attempts: 4, retryable: true }),
+    ).toMatchObject({ attempts: 4, retryable: true });
   });
 
   test('cuts each field to 500 characters', () => {
-    const error = errorFromBody({ error: 'e', error_description: 'd'.repeat(2000), error_uri: 'u'.repeat(2000) }, 400, 'x');
+    const error = errorFromBody(
+      { error: 'e', error_description: 'd'.repeat(2000), error_uri: 'u'.repeat(2000) },
+      400,
+      'x',
+    );
     expect(error.errorDescription).toBe(`${'d'.repeat(500)}…`);
     expect(error.errorUri).toBe(`${'u'.repeat(500)}…`);
   });
 
   test('scrubs each field of the secrets before it cuts it', () => {
     const secret = 'very-secret-value';
-    const error = errorFromBody({ error: `bad ${secret}`, error_description: `${'x'.repeat(495)}${secret} tail`, error_uri: `https://e/?s=${secret}` }, 400, 'x', { secrets: [secret] });
+    const error = errorFromBody(
+      {
+        error: `bad ${secret}`,
+        error_description: `${'x'.repeat(495)}${secret} tail`,
+        error_uri: `https://e/?s=${secret}`,
+      },
+      400,
+      'x',
+      { secrets: [secret] },
+    );
     const texts = [error.message, error.error, error.errorDescription, error.errorUri];
     expect(texts.filter((text) => text?.includes('very-'))).toEqual([]);
     expect(error.error).toBe('bad [REDACTED]');
@@ -324,7 +369,15 @@ describe('parser properties', () => {
   });
 
   test('throws nothing but TokenEndpointError for token-like objects with arbitrary fields', () => {
-    const field = fc.oneof(fc.string({ unit: 'binary' }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.string()));
+    const field = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.array(fc.string()),
+    );
     fc.assert(
       fc.property(field, field, field, field, (access_token, token_type, expires_in, scope) => {
         try {
@@ -339,7 +392,10 @@ describe('parser properties', () => {
   });
 
   test('never accepts a token that could break or extend a header', () => {
-    const unit = fc.oneof(fc.constantFrom(...[...'aZ09-._~+/=']), fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c)));
+    const unit = fc.oneof(
+      fc.constantFrom(...[...'aZ09-._~+/=']),
+      fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
+    );
     fc.assert(
       fc.property(fc.string({ unit, minLength: 1, maxLength: 12 }), (token) => {
         let accepted = false;

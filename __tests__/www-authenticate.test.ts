@@ -34,52 +34,144 @@ const expected = (list: Expected[]): Expected[] => list.map((c) => ({ ...c, para
 describe('parseChallenges reads RFC 9110 challenges', () => {
   test.each<[string, string, Expected[]]>([
     ['a scheme alone', 'Bearer', [{ scheme: 'Bearer' }]],
-    ['a scheme with quoted-string params', 'Bearer realm="api", error="invalid_token"', [{ scheme: 'Bearer', params: { realm: 'api', error: 'invalid_token' } }]],
-    ['a param whose value is a token', 'Bearer realm=api, error=invalid_token', [{ scheme: 'Bearer', params: { realm: 'api', error: 'invalid_token' } }]],
-    ['the scheme as sent and param names lower-cased', 'BEARER REALM="api", Error=x', [{ scheme: 'BEARER', params: { realm: 'api', error: 'x' } }]],
-    ['escaped quotes and backslashes in a quoted-string', 'Bearer error_description="say \\"hi\\", then \\\\ go"', [{ scheme: 'Bearer', params: { error_description: 'say "hi", then \\ go' } }]],
-    ['commas and equals signs inside a quoted-string', 'Bearer realm="a, b=c", scope="x y"', [{ scheme: 'Bearer', params: { realm: 'a, b=c', scope: 'x y' } }]],
-    ['a quoted-string that names another param', 'Scheme foo="realm=nottherealm", realm="basic"', [{ scheme: 'Scheme', params: { foo: 'realm=nottherealm', realm: 'basic' } }]],
-    ['any character inside a quoted-string', 'Bearer error_description="héllo ☃\t; (x) \\é"', [{ scheme: 'Bearer', params: { error_description: 'héllo ☃\t; (x) é' } }]],
-    ['a percent-escape left as it is', 'Bearer realm="foo%20bar"', [{ scheme: 'Bearer', params: { realm: 'foo%20bar' } }]],
-    ['single quotes as part of a token value', "Bearer realm='foo'", [{ scheme: 'Bearer', params: { realm: "'foo'" } }]],
-    ['an empty quoted-string value', 'Bearer realm="", error=x', [{ scheme: 'Bearer', params: { realm: '', error: 'x' } }]],
-    ['the first value of a param sent twice', 'Bearer error="a", ERROR="b", error=c', [{ scheme: 'Bearer', params: { error: 'a' } }]],
-    ['a Bearer and a Basic challenge', 'Bearer error="invalid_token", Basic realm="simple"', [
-      { scheme: 'Bearer', params: { error: 'invalid_token' } },
-      { scheme: 'Basic', params: { realm: 'simple' } },
-    ]],
-    ['a Bearer and a DPoP challenge', 'Bearer realm="api", DPoP error="use_dpop_nonce", algs="ES256 PS256"', [
-      { scheme: 'Bearer', params: { realm: 'api' } },
-      { scheme: 'DPoP', params: { error: 'use_dpop_nonce', algs: 'ES256 PS256' } },
-    ]],
-    ['three challenges with a quoted title', 'Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple", Bearer', [
-      { scheme: 'Newauth', params: { realm: 'apps', type: '1', title: 'Login to "apps"' } },
-      { scheme: 'Basic', params: { realm: 'simple' } },
-      { scheme: 'Bearer' },
-    ]],
+    [
+      'a scheme with quoted-string params',
+      'Bearer realm="api", error="invalid_token"',
+      [{ scheme: 'Bearer', params: { realm: 'api', error: 'invalid_token' } }],
+    ],
+    [
+      'a param whose value is a token',
+      'Bearer realm=api, error=invalid_token',
+      [{ scheme: 'Bearer', params: { realm: 'api', error: 'invalid_token' } }],
+    ],
+    [
+      'the scheme as sent and param names lower-cased',
+      'BEARER REALM="api", Error=x',
+      [{ scheme: 'BEARER', params: { realm: 'api', error: 'x' } }],
+    ],
+    [
+      'escaped quotes and backslashes in a quoted-string',
+      'Bearer error_description="say \\"hi\\", then \\\\ go"',
+      [{ scheme: 'Bearer', params: { error_description: 'say "hi", then \\ go' } }],
+    ],
+    [
+      'commas and equals signs inside a quoted-string',
+      'Bearer realm="a, b=c", scope="x y"',
+      [{ scheme: 'Bearer', params: { realm: 'a, b=c', scope: 'x y' } }],
+    ],
+    [
+      'a quoted-string that names another param',
+      'Scheme foo="realm=nottherealm", realm="basic"',
+      [{ scheme: 'Scheme', params: { foo: 'realm=nottherealm', realm: 'basic' } }],
+    ],
+    [
+      'any character inside a quoted-string',
+      'Bearer error_description="héllo ☃\t; (x) \\é"',
+      [{ scheme: 'Bearer', params: { error_description: 'héllo ☃\t; (x) é' } }],
+    ],
+    [
+      'a percent-escape left as it is',
+      'Bearer realm="foo%20bar"',
+      [{ scheme: 'Bearer', params: { realm: 'foo%20bar' } }],
+    ],
+    [
+      'single quotes as part of a token value',
+      "Bearer realm='foo'",
+      [{ scheme: 'Bearer', params: { realm: "'foo'" } }],
+    ],
+    [
+      'an empty quoted-string value',
+      'Bearer realm="", error=x',
+      [{ scheme: 'Bearer', params: { realm: '', error: 'x' } }],
+    ],
+    [
+      'the first value of a param sent twice',
+      'Bearer error="a", ERROR="b", error=c',
+      [{ scheme: 'Bearer', params: { error: 'a' } }],
+    ],
+    [
+      'a Bearer and a Basic challenge',
+      'Bearer error="invalid_token", Basic realm="simple"',
+      [
+        { scheme: 'Bearer', params: { error: 'invalid_token' } },
+        { scheme: 'Basic', params: { realm: 'simple' } },
+      ],
+    ],
+    [
+      'a Bearer and a DPoP challenge',
+      'Bearer realm="api", DPoP error="use_dpop_nonce", algs="ES256 PS256"',
+      [
+        { scheme: 'Bearer', params: { realm: 'api' } },
+        { scheme: 'DPoP', params: { error: 'use_dpop_nonce', algs: 'ES256 PS256' } },
+      ],
+    ],
+    [
+      'three challenges with a quoted title',
+      'Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple", Bearer',
+      [
+        { scheme: 'Newauth', params: { realm: 'apps', type: '1', title: 'Login to "apps"' } },
+        { scheme: 'Basic', params: { realm: 'simple' } },
+        { scheme: 'Bearer' },
+      ],
+    ],
     ['a token68 with padding', 'Basic abc==', [{ scheme: 'Basic', token68: 'abc==' }]],
-    ['a token68 without padding', 'Negotiate a87421000492aa874209af8bc028', [{ scheme: 'Negotiate', token68: 'a87421000492aa874209af8bc028' }]],
+    [
+      'a token68 without padding',
+      'Negotiate a87421000492aa874209af8bc028',
+      [{ scheme: 'Negotiate', token68: 'a87421000492aa874209af8bc028' }],
+    ],
     ['a token68 with every character it allows', 'NTLM aZ09-._~+/==', [{ scheme: 'NTLM', token68: 'aZ09-._~+/==' }]],
-    ['a token68 then another challenge', 'Negotiate abc123==, Basic realm="test"', [
-      { scheme: 'Negotiate', token68: 'abc123==' },
-      { scheme: 'Basic', params: { realm: 'test' } },
-    ]],
-    ['a token68 between two challenges', 'Bearer realm="foo", Digest blah==, Basic realm="bar"', [
-      { scheme: 'Bearer', params: { realm: 'foo' } },
-      { scheme: 'Digest', token68: 'blah==' },
-      { scheme: 'Basic', params: { realm: 'bar' } },
-    ]],
-    ['a param name with "=" and no value as a token68 (the grammar says so)', 'Bearer error=', [{ scheme: 'Bearer', token68: 'error=' }]],
-    ['whitespace around "=" and commas, and tabs', 'Bearer \t realm =  "x"\t,error= y ,  scope = "a b" ', [{ scheme: 'Bearer', params: { realm: 'x', error: 'y', scope: 'a b' } }]],
-    ['leading, trailing and empty list elements', ' , ,Bearer realm="x",, ,error=y , ,Basic,', [
-      { scheme: 'Bearer', params: { realm: 'x', error: 'y' } },
-      { scheme: 'Basic' },
-    ]],
-    ['a param after "scheme," as the scheme\'s own', 'Scheme, realm="foo"', [{ scheme: 'Scheme', params: { realm: 'foo' } }]],
-    ['__proto__ and constructor as plain param names', 'Bearer __proto__="x", constructor=y, toString=z', [
-      { scheme: 'Bearer', params: Object.fromEntries([['__proto__', 'x'], ['constructor', 'y'], ['tostring', 'z']]) },
-    ]],
+    [
+      'a token68 then another challenge',
+      'Negotiate abc123==, Basic realm="test"',
+      [
+        { scheme: 'Negotiate', token68: 'abc123==' },
+        { scheme: 'Basic', params: { realm: 'test' } },
+      ],
+    ],
+    [
+      'a token68 between two challenges',
+      'Bearer realm="foo", Digest blah==, Basic realm="bar"',
+      [
+        { scheme: 'Bearer', params: { realm: 'foo' } },
+        { scheme: 'Digest', token68: 'blah==' },
+        { scheme: 'Basic', params: { realm: 'bar' } },
+      ],
+    ],
+    [
+      'a param name with "=" and no value as a token68 (the grammar says so)',
+      'Bearer error=',
+      [{ scheme: 'Bearer', token68: 'error=' }],
+    ],
+    [
+      'whitespace around "=" and commas, and tabs',
+      'Bearer \t realm =  "x"\t,error= y ,  scope = "a b" ',
+      [{ scheme: 'Bearer', params: { realm: 'x', error: 'y', scope: 'a b' } }],
+    ],
+    [
+      'leading, trailing and empty list elements',
+      ' , ,Bearer realm="x",, ,error=y , ,Basic,',
+      [{ scheme: 'Bearer', params: { realm: 'x', error: 'y' } }, { scheme: 'Basic' }],
+    ],
+    [
+      'a param after "scheme," as the scheme\'s own',
+      'Scheme, realm="foo"',
+      [{ scheme: 'Scheme', params: { realm: 'foo' } }],
+    ],
+    [
+      '__proto__ and constructor as plain param names',
+      'Bearer __proto__="x", constructor=y, toString=z',
+      [
+        {
+          scheme: 'Bearer',
+          params: Object.fromEntries([
+            ['__proto__', 'x'],
+            ['constructor', 'y'],
+            ['tostring', 'z'],
+          ]),
+        },
+      ],
+    ],
   ])('%s', (_what, header, list) => {
     expect(parsed(header)).toEqual(expected(list));
   });
@@ -89,14 +181,38 @@ describe('parseChallenges skips what is malformed and reads on', () => {
   test.each<[string, string, Expected[]]>([
     ['an empty header', '', []],
     ['whitespace and commas only', ' ,\t, ', []],
-    ['a param with no value, between two good ones', 'Bearer realm="x", error=, scope=a', [{ scheme: 'Bearer', params: { realm: 'x', scope: 'a' } }]],
-    ['a param with "=" but no value right after the scheme (a token68) and the params after it', 'Bearer error=, realm="x"', [{ scheme: 'Bearer', token68: 'error=' }]],
-    ['params after a token68', 'Negotiate abc123==, realm="ignored", Basic', [{ scheme: 'Negotiate', token68: 'abc123==' }, { scheme: 'Basic' }]],
+    [
+      'a param with no value, between two good ones',
+      'Bearer realm="x", error=, scope=a',
+      [{ scheme: 'Bearer', params: { realm: 'x', scope: 'a' } }],
+    ],
+    [
+      'a param with "=" but no value right after the scheme (a token68) and the params after it',
+      'Bearer error=, realm="x"',
+      [{ scheme: 'Bearer', token68: 'error=' }],
+    ],
+    [
+      'params after a token68',
+      'Negotiate abc123==, realm="ignored", Basic',
+      [{ scheme: 'Negotiate', token68: 'abc123==' }, { scheme: 'Basic' }],
+    ],
     ['a param before any scheme', 'realm="x", Bearer', [{ scheme: 'Bearer' }]],
-    ['an unterminated quoted-string, to the end of the header', 'Bearer error="x", realm="unclosed, Basic', [{ scheme: 'Bearer', params: { error: 'x' } }]],
+    [
+      'an unterminated quoted-string, to the end of the header',
+      'Bearer error="x", realm="unclosed, Basic',
+      [{ scheme: 'Bearer', params: { error: 'x' } }],
+    ],
     ['a quoted-string ending in a lone backslash', 'Bearer error="bad\\escape\\"', [{ scheme: 'Bearer' }]],
-    ['garbage after a value, up to the next comma', 'Bearer realm="a" junk, error=x', [{ scheme: 'Bearer', params: { error: 'x' } }]],
-    ['garbage with a quoted comma in it', 'Bearer realm=a "b, c" d, error=x', [{ scheme: 'Bearer', params: { error: 'x' } }]],
+    [
+      'garbage after a value, up to the next comma',
+      'Bearer realm="a" junk, error=x',
+      [{ scheme: 'Bearer', params: { error: 'x' } }],
+    ],
+    [
+      'garbage with a quoted comma in it',
+      'Bearer realm=a "b, c" d, error=x',
+      [{ scheme: 'Bearer', params: { error: 'x' } }],
+    ],
     ['a second challenge with no comma before it', 'Bearer realm="a" Basic realm="b"', [{ scheme: 'Bearer' }]],
     ['bare tokens after a scheme, which are no challenges', 'x x x x, Basic', [{ scheme: 'x' }, { scheme: 'Basic' }]],
     ['a token68 with trailing garbage', 'Negotiate abc== ???, Basic', [{ scheme: 'Negotiate' }, { scheme: 'Basic' }]],
@@ -104,8 +220,16 @@ describe('parseChallenges skips what is malformed and reads on', () => {
     ['a param name glued to a quote', 'Bearer error"invalid_token"', [{ scheme: 'Bearer' }]],
     ['a quoted-string where a scheme belongs', '"quoted", Bearer', [{ scheme: 'Bearer' }]],
     ['characters that are no token', '???, ===, \\\\, ;;', []],
-    ['a non-ASCII character in a scheme or a param name', 'Bäsic realm=x, Bearer réalm="x", error=y', [{ scheme: 'Bearer', params: { error: 'y' } }]],
-    ['a value that is no token or quoted-string', 'Bearer realm=/x/, error=y', [{ scheme: 'Bearer', params: { error: 'y' } }]],
+    [
+      'a non-ASCII character in a scheme or a param name',
+      'Bäsic realm=x, Bearer réalm="x", error=y',
+      [{ scheme: 'Bearer', params: { error: 'y' } }],
+    ],
+    [
+      'a value that is no token or quoted-string',
+      'Bearer realm=/x/, error=y',
+      [{ scheme: 'Bearer', params: { error: 'y' } }],
+    ],
   ])('%s', (_what, header, list) => {
     expect(parsed(header)).toEqual(expected(list));
   });
@@ -114,7 +238,10 @@ describe('parseChallenges skips what is malformed and reads on', () => {
 describe('parseChallenges takes any input', () => {
   test('reads several header values given as an array as one list', () => {
     expect(parsed(['Basic realm="a"', 'Bearer error="invalid_token"'])).toEqual(
-      expected([{ scheme: 'Basic', params: { realm: 'a' } }, { scheme: 'Bearer', params: { error: 'invalid_token' } }]),
+      expected([
+        { scheme: 'Basic', params: { realm: 'a' } },
+        { scheme: 'Bearer', params: { error: 'invalid_token' } },
+      ]),
     );
   });
 
@@ -134,9 +261,23 @@ describe('parseChallenges takes any input', () => {
     ['a symbol', Symbol('Bearer')],
     ['a function', () => 'Bearer'],
     ['a plain object', { toString: () => 'Bearer' }],
-    ['an object whose toString throws', { toString: () => { throw new Error('no'); } }],
+    [
+      'an object whose toString throws',
+      {
+        toString: () => {
+          throw new Error('no');
+        },
+      },
+    ],
     ['a revoked proxy', revoked.proxy],
-    ['an array with a throwing getter', Object.defineProperty(['Bearer'], 0, { get: () => { throw new Error('no'); } })],
+    [
+      'an array with a throwing getter',
+      Object.defineProperty(['Bearer'], 0, {
+        get: () => {
+          throw new Error('no');
+        },
+      }),
+    ],
     ['a sparse array of huge length', new Array(2 ** 32 - 1)],
   ])('returns no challenge, without throwing, for %s', (_what, header) => {
     expect(parseChallenges(header)).toEqual([]);
@@ -172,13 +313,16 @@ describe('parseChallenges parses a bounded amount', () => {
   });
 
   /** `lead`, padded inside a quoted realm so that `lead` ends `into` characters before the cut. */
-  const endingBeforeCut = (lead: string, into: number) => `Basic realm="${'p'.repeat(MAX_HEADER_LENGTH - into - lead.length - 'Basic realm="", '.length)}", ${lead}`;
+  const endingBeforeCut = (lead: string, into: number) =>
+    `Basic realm="${'p'.repeat(MAX_HEADER_LENGTH - into - lead.length - 'Basic realm="", '.length)}", ${lead}`;
 
   test.each([1, 5, 10])('drops a token68 that the cut reaches %i characters into it, and keeps its scheme', (into) => {
     const header = `${endingBeforeCut('Negotiate ', into)}abcdefghij, Bearer`;
     expect(header.indexOf('abcdefghij')).toBe(MAX_HEADER_LENGTH - into);
     expect(parsed(header).slice(1)).toEqual(expected([{ scheme: 'Negotiate' }]));
-    expect(parsed(header.slice(MAX_HEADER_LENGTH - into - 'Negotiate '.length)).slice(0, 1)).toEqual(expected([{ scheme: 'Negotiate', token68: 'abcdefghij' }]));
+    expect(parsed(header.slice(MAX_HEADER_LENGTH - into - 'Negotiate '.length)).slice(0, 1)).toEqual(
+      expected([{ scheme: 'Negotiate', token68: 'abcdefghij' }]),
+    );
   });
 
   test.each([1, 5, 13])('drops a token value that the cut reaches %i characters into it', (into) => {
@@ -201,7 +345,9 @@ describe('parseChallenges parses a bounded amount', () => {
 });
 
 describe('findChallenge and bearerChallenge read a parsed header', () => {
-  const challenges = parseChallenges('Basic realm="b", dpop algs="ES256", error="use_dpop_nonce", bearer realm="a", Bearer realm="second"');
+  const challenges = parseChallenges(
+    'Basic realm="b", dpop algs="ES256", error="use_dpop_nonce", bearer realm="a", Bearer realm="second"',
+  );
 
   test('finds a challenge by scheme, case-insensitively', () => {
     expect(findChallenge(challenges, 'DPoP')?.params).toEqual({ algs: 'ES256', error: 'use_dpop_nonce' });
@@ -217,7 +363,8 @@ describe('findChallenge and bearerChallenge read a parsed header', () => {
   });
 
   test('converts the first Bearer challenge to camelCase, with the scope split on whitespace', () => {
-    const header = 'Basic, bearer realm="api", error="insufficient_scope", error_description="needs \\"write\\"", error_uri="https://e.test/e", scope=" read  write\tadmin "';
+    const header =
+      'Basic, bearer realm="api", error="insufficient_scope", error_description="needs \\"write\\"", error_uri="https://e.test/e", scope=" read  write\tadmin "';
     expect(bearerChallenge(parseChallenges(header))).toEqual({
       scheme: 'Bearer',
       realm: 'api',
@@ -256,7 +403,26 @@ const TOKEN68_CHARS = [...'0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ
 const token = fc.string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 12 });
 
 /** Pieces that stress every branch of the scanner when repeated and mixed. */
-const ADVERSARIAL = ['x ', 'a=', 'a="', 'a="\\', '\\', ',', '=', ' ', '\t', '"', 'Bearer ', 'realm=', 'abc==', 'a=b', ', ', '==', '"\\"', 'x'.repeat(200)];
+const ADVERSARIAL = [
+  'x ',
+  'a=',
+  'a="',
+  'a="\\',
+  '\\',
+  ',',
+  '=',
+  ' ',
+  '\t',
+  '"',
+  'Bearer ',
+  'realm=',
+  'abc==',
+  'a=b',
+  ', ',
+  '==',
+  '"\\"',
+  'x'.repeat(200),
+];
 const adversarial = fc.array(fc.constantFrom(...ADVERSARIAL), { maxLength: 300 }).map((parts) => parts.join(''));
 
 /** Whatever was parsed has the documented shape. */
@@ -277,18 +443,30 @@ function wellShaped(challenges: AuthChallenge[]): boolean {
 describe('parseChallenges properties', () => {
   test('never throws on any value, and gives only well-shaped challenges', () => {
     fc.assert(
-      fc.property(fc.anything({ withBoxedValues: true, withMap: true, withSet: true, withSparseArray: true }), (value) => wellShaped(parseChallenges(value))),
+      fc.property(
+        fc.anything({ withBoxedValues: true, withMap: true, withSet: true, withSparseArray: true }),
+        (value) => wellShaped(parseChallenges(value)),
+      ),
       { numRuns: 300 },
     );
   });
 
   test('never throws on random strings', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => wellShaped(parseChallenges(text))), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => wellShaped(parseChallenges(text))),
+      { numRuns: 500 },
+    );
   });
 
   test('never throws on mixtures of adversarial pieces, as a string or as an array of values', () => {
-    fc.assert(fc.property(adversarial, (text) => wellShaped(parseChallenges(text))), { numRuns: 300 });
-    fc.assert(fc.property(fc.array(adversarial, { maxLength: 4 }), (values) => wellShaped(parseChallenges(values))), { numRuns: 100 });
+    fc.assert(
+      fc.property(adversarial, (text) => wellShaped(parseChallenges(text))),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.array(adversarial, { maxLength: 4 }), (values) => wellShaped(parseChallenges(values))),
+      { numRuns: 100 },
+    );
   });
 
   type Value = { value: string; wire: string };
@@ -300,18 +478,27 @@ describe('parseChallenges properties', () => {
     fc.constantFrom('"', '\\', ',', '=', ', x="y"', '\\"').map((v) => ({ value: v, wire: quote(v) })),
   );
   const token68 = fc
-    .tuple(fc.string({ unit: fc.constantFrom(...TOKEN68_CHARS), minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 2 }))
+    .tuple(
+      fc.string({ unit: fc.constantFrom(...TOKEN68_CHARS), minLength: 1, maxLength: 40 }),
+      fc.integer({ min: 0, max: 2 }),
+    )
     .map(([body, pad]) => body + '='.repeat(pad));
   const body = fc.oneof(
     fc.constant({ kind: 'none' as const }),
     token68.map((t) => ({ kind: 'token68' as const, token68: t })),
-    fc.array(fc.tuple(token, value), { minLength: 1, maxLength: 6 }).map((params) => ({ kind: 'params' as const, params })),
+    fc
+      .array(fc.tuple(token, value), { minLength: 1, maxLength: 6 })
+      .map((params) => ({ kind: 'params' as const, params })),
   );
   const challenge = fc.record({ scheme: token, body, space: fc.constantFrom(' ', '  ', '\t') });
   const separator = fc.constantFrom(',', ', ', ' ,', ' , ', ',,', ', , ', ',\t');
   const bws = fc.constantFrom('', ' ', '\t');
 
-  type Generated = { scheme: string; body: { kind: 'none' } | { kind: 'token68'; token68: string } | { kind: 'params'; params: [string, Value][] }; space: string };
+  type Generated = {
+    scheme: string;
+    body: { kind: 'none' } | { kind: 'token68'; token68: string } | { kind: 'params'; params: [string, Value][] };
+    space: string;
+  };
 
   const serialize = (c: Generated, sep: string, around: string): string => {
     if (c.body.kind === 'none') return c.scheme;
@@ -322,10 +509,12 @@ describe('parseChallenges properties', () => {
     if (c.body.kind === 'none') return { scheme: c.scheme, params: {} };
     if (c.body.kind === 'token68') return { scheme: c.scheme, params: {}, token68: c.body.token68 };
     const params: Record<string, string> = Object.create(null) as Record<string, string>; // '__proto__' is a name like any other
-    for (const [name, v] of c.body.params) if (!Object.hasOwn(params, name.toLowerCase())) params[name.toLowerCase()] = v.value;
+    for (const [name, v] of c.body.params)
+      if (!Object.hasOwn(params, name.toLowerCase())) params[name.toLowerCase()] = v.value;
     return { scheme: c.scheme, params };
   };
-  const plainParams = (list: Expected[]) => list.map((c) => ({ ...c, params: new Map(Object.entries(c.params ?? {})) }));
+  const plainParams = (list: Expected[]) =>
+    list.map((c) => ({ ...c, params: new Map(Object.entries(c.params ?? {})) }));
 
   test('round-trips a well-formed list of challenges: same schemes, params (first value wins) and token68s', () => {
     fc.assert(
@@ -338,7 +527,9 @@ describe('parseChallenges properties', () => {
           const header = `${edge}${challenges.map((c) => serialize(c, sep, around)).join(sep)}${edge}`;
           // A Map compares `__proto__` and the other names as data on both sides.
           expect(plainParams(parsed(header))).toEqual(plainParams(challenges.map(meaning)));
-          expect(plainParams(parsed(challenges.map((c) => serialize(c, sep, around))))).toEqual(plainParams(challenges.map(meaning)));
+          expect(plainParams(parsed(challenges.map((c) => serialize(c, sep, around))))).toEqual(
+            plainParams(challenges.map(meaning)),
+          );
         },
       ),
       { numRuns: 300 },
@@ -354,23 +545,41 @@ describe('parseChallenges properties', () => {
   };
   const bound = (text: string) => STEPS_PER_CHARACTER * Math.min(text.length, MAX_HEADER_LENGTH) + 16;
 
-  test.each(['x ', 'a=', 'a="', 'a="\\', '\\', ',', '=', 'a=,', 'a=b,', 'x y,', 'abc==x,', 'a'.repeat(100) + ' ', '"\\",'])(
-    'scans %j repeated, after a scheme, in steps linear in the length parsed, up to 64 KiB',
-    (piece) => {
-      for (const size of [1024, 4096, 16384, 65536]) {
-        for (const text of [piece.repeat(size / piece.length), `Bearer ${piece.repeat(size / piece.length)}`]) {
-          expect(stepsFor(text)).toBeLessThanOrEqual(bound(text));
-        }
+  test.each([
+    'x ',
+    'a=',
+    'a="',
+    'a="\\',
+    '\\',
+    ',',
+    '=',
+    'a=,',
+    'a=b,',
+    'x y,',
+    'abc==x,',
+    'a'.repeat(100) + ' ',
+    '"\\",',
+  ])('scans %j repeated, after a scheme, in steps linear in the length parsed, up to 64 KiB', (piece) => {
+    for (const size of [1024, 4096, 16384, 65536]) {
+      for (const text of [piece.repeat(size / piece.length), `Bearer ${piece.repeat(size / piece.length)}`]) {
+        expect(stepsFor(text)).toBeLessThanOrEqual(bound(text));
       }
-    },
-  );
+    }
+  });
 
   test('counts every character of a well-formed header at least once', () => {
-    const header = 'Bearer realm="api", error="invalid_token", error_description="a \\"b\\"",, Negotiate abc==, DPoP algs=ES256 ';
+    const header =
+      'Bearer realm="api", error="invalid_token", error_description="a \\"b\\"",, Negotiate abc==, DPoP algs=ES256 ';
     expect(stepsFor(header)).toBeGreaterThanOrEqual(header.length);
   });
 
   test('scans random mixtures of adversarial pieces in steps linear in their length', () => {
-    fc.assert(fc.property(adversarial, (text) => stepsFor(text) <= bound(text) && stepsFor(`Bearer ${text}`) <= bound(`Bearer ${text}`)), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        adversarial,
+        (text) => stepsFor(text) <= bound(text) && stepsFor(`Bearer ${text}`) <= bound(`Bearer ${text}`),
+      ),
+      { numRuns: 300 },
+    );
   });
 });

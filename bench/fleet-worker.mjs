@@ -33,7 +33,9 @@ async function runRound({ round, stack: kind, prefix, concurrency }) {
   const store = storeFor(kind, prefix);
   const stack = kind === 'peer' ? createPeer(options) : createOurs({ ...options, ...(store ? { store } : {}) });
   const tokens = [];
-  stack.provider?.on('token', (event) => tokens.push({ source: event.source, at: now(), durationMs: event.durationMs }));
+  stack.provider?.on('token', (event) =>
+    tokens.push({ source: event.source, at: now(), durationMs: event.durationMs }),
+  );
   const errors = [];
   stack.provider?.on('error', (event) => errors.push(`${event.phase}: ${event.error.message}`));
   const goAt = now();
@@ -57,7 +59,10 @@ async function runRound({ round, stack: kind, prefix, concurrency }) {
 
 process.on('message', async (message) => {
   if (message.type === 'clock') process.send({ type: 'clock', t: now() });
-  else if (message.type === 'round') process.send(await runRound(message).catch((error) => ({ type: 'done', round: message.round, crashed: String(error) })));
+  else if (message.type === 'round')
+    process.send(
+      await runRound(message).catch((error) => ({ type: 'done', round: message.round, crashed: String(error) })),
+    );
   else if (message.type === 'exit') {
     await redis?.quit().catch(() => redis.disconnect());
     process.disconnect();

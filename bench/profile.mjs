@@ -54,7 +54,10 @@ function profileOf(kind) {
     const fns = new Map();
     profile.samples.forEach((id, i) => {
       const cf = byId.get(id).callFrame;
-      const url = cf.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, '').replace(/.*\/(dist|bench)\//, '$1/');
+      const url = cf.url
+        .replace(/^file:\/\//, '')
+        .replace(/.*\/node_modules\//, '')
+        .replace(/.*\/(dist|bench)\//, '$1/');
       const key = `${cf.functionName || '(anonymous)'}  ${url ? `${url}:${cf.lineNumber + 1}` : '(native)'}`;
       fns.set(key, (fns.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / REQUESTS);
     });
@@ -75,5 +78,6 @@ function byFile(fns) {
 
 function print(title, map, n) {
   console.log(`\n${title}:`);
-  for (const [key, us] of [...map].sort((x, y) => y[1] - x[1]).slice(0, n)) console.log(`  ${us.toFixed(3).padStart(7)}  ${key}`);
+  for (const [key, us] of [...map].sort((x, y) => y[1] - x[1]).slice(0, n))
+    console.log(`  ${us.toFixed(3).padStart(7)}  ${key}`);
 }

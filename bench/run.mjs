@@ -27,7 +27,10 @@ function builtPackage() {
     }
   };
   walk(`${root}src`);
-  if (newer.length) console.error(`bench: warning: ${newer.join(', ')} changed after the last build; the bench measures dist/ (run \`npm run build\`).`);
+  if (newer.length)
+    console.error(
+      `bench: warning: ${newer.join(', ')} changed after the last build; the bench measures dist/ (run \`npm run build\`).`,
+    );
   return { builtAt: new Date(builtAt).toISOString(), sourcesNewerThanBuild: newer };
 }
 
@@ -48,11 +51,20 @@ async function main() {
     platform: `${process.platform} ${process.arch}`,
     cpus: cpus().length,
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
-    versions: Object.fromEntries(['axios', 'axios-oauth-client', 'axios-token-interceptor', 'axios-auth-refresh', 'ioredis'].map((n) => [n, version(n)])),
-    commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim() || 'unknown commit',
+    versions: Object.fromEntries(
+      ['axios', 'axios-oauth-client', 'axios-token-interceptor', 'axios-auth-refresh', 'ioredis'].map((n) => [
+        n,
+        version(n),
+      ]),
+    ),
+    commit:
+      spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout?.trim() ||
+      'unknown commit',
     build,
   };
-  console.error(`bench: node ${meta.node}, ${meta.cpus} CPUs, load average ${meta.loadAverageAtStart.join(' ')}; measuring dist/ built ${build.builtAt}`);
+  console.error(
+    `bench: node ${meta.node}, ${meta.cpus} CPUs, load average ${meta.loadAverageAtStart.join(' ')}; measuring dist/ built ${build.builtAt}`,
+  );
 
   const { cpu } = await import('./figures/cpu.mjs');
   const { heap } = await import('./figures/heap.mjs');
@@ -86,18 +98,30 @@ async function main() {
     } catch (error) {
       crashed++;
       process.stderr.write(`failed: ${error?.stack ?? error}\n`);
-      for (const id of ids) rows.push({ id, name: `${what} (did not complete)`, ours: `error: ${error?.message ?? error}`, peer: '—', target: '—', pass: false });
+      for (const id of ids)
+        rows.push({
+          id,
+          name: `${what} (did not complete)`,
+          ours: `error: ${error?.message ?? error}`,
+          peer: '—',
+          target: '—',
+          pass: false,
+        });
     }
   };
 
-  const redis = pending ? undefined : await startRedisServer().catch((error) => {
-    pending = `n/a (redis-server did not start: ${error.message.split('\n')[0]})`;
-  });
+  const redis = pending
+    ? undefined
+    : await startRedisServer().catch((error) => {
+        pending = `n/a (redis-server did not start: ${error.message.split('\n')[0]})`;
+      });
   try {
     // The two per-request cost figures run first, in a process that has not yet been through
     // error paths and other shapes of config: later they read 0.05 to 0.2 higher for every stack.
     await step('3 CPU per request', ['3a', '3b'], cpu);
-    await step('8 cached-token latency, Redis vs memory', ['8a', '8b'], async () => storeLatencyRows(await storeLatency({ redisPath: redis?.path, redisStore }), pending));
+    await step('8 cached-token latency, Redis vs memory', ['8a', '8b'], async () =>
+      storeLatencyRows(await storeLatency({ redisPath: redis?.path, redisStore }), pending),
+    );
     await step('11 loopback HTTP per request', ['11'], async () => (await import('./figures/loopback.mjs')).loopback());
     await step('10 WWW-Authenticate parse, 60 KB', ['10'], wwwAuthenticate);
     await step('4 heap after 10 000 waiting requests', ['4'], heap);
@@ -105,7 +129,9 @@ async function main() {
     await step('2 401 burst after revocation', ['2a', '2b'], revocation);
     await step('5 failing token endpoint', ['5a', '5b'], failingEndpoint);
     await step('6 steady traffic, 10 s', ['6a', '6b', '6c', '6d'], steadyTraffic);
-    await step('7, 9 fleet of 8 processes', ['7a', '7b', '9a', '9b', '9c'], async () => fleetRows(await fleet({ redisPath: redis?.path }), pending));
+    await step('7, 9 fleet of 8 processes', ['7a', '7b', '9a', '9b', '9c'], async () =>
+      fleetRows(await fleet({ redisPath: redis?.path }), pending),
+    );
   } finally {
     await redis?.stop();
   }
@@ -115,10 +141,14 @@ async function main() {
   meta.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
   meta.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
 
-  console.log(`\naxios-client-credentials ${JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version} (dist/ of ${meta.commit}) vs axios-oauth-client ${meta.versions['axios-oauth-client']} + axios-token-interceptor ${meta.versions['axios-token-interceptor']} + axios-auth-refresh ${meta.versions['axios-auth-refresh']}, axios ${meta.versions.axios}, node ${meta.node}, ${meta.cpus} CPUs, load average ${meta.loadAverageAtStart.join(' ')} → ${meta.loadAverageAtEnd.join(' ')}\n`);
+  console.log(
+    `\naxios-client-credentials ${JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version} (dist/ of ${meta.commit}) vs axios-oauth-client ${meta.versions['axios-oauth-client']} + axios-token-interceptor ${meta.versions['axios-token-interceptor']} + axios-auth-refresh ${meta.versions['axios-auth-refresh']}, axios ${meta.versions.axios}, node ${meta.node}, ${meta.cpus} CPUs, load average ${meta.loadAverageAtStart.join(' ')} → ${meta.loadAverageAtEnd.join(' ')}\n`,
+  );
   console.log(renderTable(rows));
   const failed = rows.filter((r) => verdict(r) === 'FAIL').map((r) => r.id);
-  console.log(`\n${rows.filter((r) => verdict(r) === 'PASS').length} pass, ${failed.length} fail${failed.length ? ` (${failed.join(', ')})` : ''}, ${rows.filter((r) => verdict(r) === '—').length} without a target; ${meta.durationSeconds} s\n`);
+  console.log(
+    `\n${rows.filter((r) => verdict(r) === 'PASS').length} pass, ${failed.length} fail${failed.length ? ` (${failed.join(', ')})` : ''}, ${rows.filter((r) => verdict(r) === '—').length} without a target; ${meta.durationSeconds} s\n`,
+  );
   console.log(renderNotes(rows));
   writeFileSync(`${root}bench/results.json`, JSON.stringify({ meta, figures: rows }, null, 2) + '\n');
   console.log('\nWritten: bench/results.json');

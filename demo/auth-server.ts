@@ -203,9 +203,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
         failuresLeft--;
         counters.tokenFailuresInjected++;
         req.resume();
-        res
-          .writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-          .end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the token service is briefly unavailable' }));
+        res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(
+          JSON.stringify({
+            error: 'temporarily_unavailable',
+            error_description: 'the token service is briefly unavailable',
+          }),
+        );
         return;
       }
       res.once('finish', () => {

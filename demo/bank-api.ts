@@ -90,14 +90,47 @@ const money = (cents: number): string => (cents / 100).toFixed(2);
 function seedAccounts(): Map<string, Account> {
   const now = new Date().toISOString();
   const accounts: Account[] = [
-    { id: 'acc-0001', maskedNumber: '*3210', nickname: 'Everyday checking', type: 'checking', currency: 'USD', availableCents: 152_037, currentCents: 162_037, updatedAt: now },
-    { id: 'acc-0002', maskedNumber: '*8765', nickname: 'Rainy day savings', type: 'savings', currency: 'USD', availableCents: 1_250_000, currentCents: 1_250_000, updatedAt: now },
-    { id: 'acc-0003', maskedNumber: '*4455', nickname: 'Business money market', type: 'moneyMarket', currency: 'USD', availableCents: 4_875_512, currentCents: 4_875_512, updatedAt: now },
+    {
+      id: 'acc-0001',
+      maskedNumber: '*3210',
+      nickname: 'Everyday checking',
+      type: 'checking',
+      currency: 'USD',
+      availableCents: 152_037,
+      currentCents: 162_037,
+      updatedAt: now,
+    },
+    {
+      id: 'acc-0002',
+      maskedNumber: '*8765',
+      nickname: 'Rainy day savings',
+      type: 'savings',
+      currency: 'USD',
+      availableCents: 1_250_000,
+      currentCents: 1_250_000,
+      updatedAt: now,
+    },
+    {
+      id: 'acc-0003',
+      maskedNumber: '*4455',
+      nickname: 'Business money market',
+      type: 'moneyMarket',
+      currency: 'USD',
+      availableCents: 4_875_512,
+      currentCents: 4_875_512,
+      updatedAt: now,
+    },
   ];
   return new Map(accounts.map((a) => [a.id, a]));
 }
 
-const publicAccount = ({ id, maskedNumber, nickname, type, currency }: Account) => ({ id, maskedNumber, nickname, type, currency });
+const publicAccount = ({ id, maskedNumber, nickname, type, currency }: Account) => ({
+  id,
+  maskedNumber,
+  nickname,
+  type,
+  currency,
+});
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -135,7 +168,12 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
   };
 
   const bearerChallenge = (error?: string, description?: string, scope?: string): string =>
-    [`Bearer realm="${REALM}"`, error && `error="${error}"`, description && `error_description="${description}"`, scope && `scope="${scope}"`]
+    [
+      `Bearer realm="${REALM}"`,
+      error && `error="${error}"`,
+      description && `error_description="${description}"`,
+      scope && `scope="${scope}"`,
+    ]
       .filter(Boolean)
       .join(', ');
 
@@ -148,7 +186,9 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     }
     const match = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization ?? '');
     if (!match?.[1]) {
-      throw new HttpProblem(401, 'Unauthorized', 'An access token is required.', { 'www-authenticate': bearerChallenge() });
+      throw new HttpProblem(401, 'Unauthorized', 'An access token is required.', {
+        'www-authenticate': bearerChallenge(),
+      });
     }
     const invalid = (description: string) =>
       new HttpProblem(401, 'Unauthorized', `The access token is invalid: ${description}.`, {
@@ -192,7 +232,10 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     return account;
   }
 
-  async function createTransfer(req: IncomingMessage, token: JWTPayload): Promise<[number, unknown, Record<string, string>?]> {
+  async function createTransfer(
+    req: IncomingMessage,
+    token: JWTPayload,
+  ): Promise<[number, unknown, Record<string, string>?]> {
     const raw = await readBody(req);
     let body: Record<string, unknown>;
     try {
@@ -200,9 +243,11 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     } catch {
       throw new HttpProblem(400, 'Bad Request', 'The body is not JSON.');
     }
-    if (body === null || typeof body !== 'object') throw new HttpProblem(400, 'Bad Request', 'The body must be a JSON object.');
+    if (body === null || typeof body !== 'object')
+      throw new HttpProblem(400, 'Bad Request', 'The body must be a JSON object.');
     const type = body['type'];
-    if (type !== 'internal' && type !== 'ach') throw new HttpProblem(400, 'Bad Request', 'type must be internal or ach.');
+    if (type !== 'internal' && type !== 'ach')
+      throw new HttpProblem(400, 'Bad Request', 'type must be internal or ach.');
     requireScope(token, type === 'ach' ? 'moneyMovement/write' : 'banking/write');
 
     const key = req.headers['idempotency-key'];
@@ -233,10 +278,12 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     }
     const from = findAccount(source.id);
     const cents = Math.round(Number(amount) * 100);
-    if (from.availableCents < cents) throw new HttpProblem(422, 'Unprocessable Entity', 'Insufficient available funds.');
+    if (from.availableCents < cents)
+      throw new HttpProblem(422, 'Unprocessable Entity', 'Insufficient available funds.');
     if (type === 'internal') {
       const to = findAccount(target.id);
-      if (to === from) throw new HttpProblem(422, 'Unprocessable Entity', 'The source and target accounts are the same.');
+      if (to === from)
+        throw new HttpProblem(422, 'Unprocessable Entity', 'The source and target accounts are the same.');
       to.availableCents += cents;
       to.currentCents += cents;
       to.updatedAt = new Date().toISOString();
@@ -261,17 +308,25 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     return [201, transfer, { location: `${BASE_PATH}/transfers/${transfer.id}` }];
   }
 
-  async function route(req: IncomingMessage, url: URL, operation: (name: string) => void): Promise<[number, unknown, Record<string, string>?]> {
+  async function route(
+    req: IncomingMessage,
+    url: URL,
+    operation: (name: string) => void,
+  ): Promise<[number, unknown, Record<string, string>?]> {
     const path = url.pathname.startsWith(`${BASE_PATH}/`) ? url.pathname.slice(BASE_PATH.length) : undefined;
     const segments = path?.split('/').slice(1).map(decodeURIComponent) ?? [];
     const method = req.method ?? 'GET';
     const [collection, id, extra] = segments;
 
     let name: string | undefined;
-    if (extra === undefined && method === 'GET' && collection === 'accounts') name = id === undefined ? 'listAccounts' : 'getAccount';
-    else if (extra === undefined && method === 'GET' && collection === 'accountBalances' && id === undefined) name = 'listAccountBalances';
-    else if (extra === undefined && method === 'POST' && collection === 'transfers' && id === undefined) name = 'createTransfer';
-    else if (extra === undefined && method === 'GET' && collection === 'transfers' && id !== undefined) name = 'getTransfer';
+    if (extra === undefined && method === 'GET' && collection === 'accounts')
+      name = id === undefined ? 'listAccounts' : 'getAccount';
+    else if (extra === undefined && method === 'GET' && collection === 'accountBalances' && id === undefined)
+      name = 'listAccountBalances';
+    else if (extra === undefined && method === 'POST' && collection === 'transfers' && id === undefined)
+      name = 'createTransfer';
+    else if (extra === undefined && method === 'GET' && collection === 'transfers' && id !== undefined)
+      name = 'getTransfer';
     operation(name ?? 'notFound');
     if (!name) {
       req.resume();
@@ -283,7 +338,8 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
       case 'listAccounts': {
         requireScope(token, 'banking/read');
         const limit = Number(url.searchParams.get('limit') ?? 100);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpProblem(400, 'Bad Request', 'limit must be 1 to 1000.');
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+          throw new HttpProblem(400, 'Bad Request', 'limit must be 1 to 1000.');
         return [200, { items: [...accounts.values()].slice(0, limit).map(publicAccount) }];
       }
       case 'getAccount':
@@ -295,7 +351,12 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
         return [
           200,
           {
-            items: ids.map(findAccount).map((a) => ({ id: a.id, available: money(a.availableCents), current: money(a.currentCents), updatedAt: a.updatedAt })),
+            items: ids.map(findAccount).map((a) => ({
+              id: a.id,
+              available: money(a.availableCents),
+              current: money(a.currentCents),
+              updatedAt: a.updatedAt,
+            })),
           },
         ];
       }
@@ -316,7 +377,9 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const send = (status: number, body: unknown, headers: Record<string, string> = {}, type = 'application/json') => {
       counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers }).end(JSON.stringify(body));
+      res
+        .writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers })
+        .end(JSON.stringify(body));
     };
     route(req, url, (name) => {
       counters.byOperation[name] = (counters.byOperation[name] ?? 0) + 1;
@@ -324,7 +387,9 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
       ([status, body, headers]) => send(status, body, headers),
       (error: unknown) => {
         const problem =
-          error instanceof HttpProblem ? error : new HttpProblem(500, 'Internal Server Error', 'The server failed to answer.');
+          error instanceof HttpProblem
+            ? error
+            : new HttpProblem(500, 'Internal Server Error', 'The server failed to answer.');
         if (!req.complete) req.resume();
         send(
           problem.status,

@@ -60,7 +60,9 @@ interface StepResult {
 /** The `jti` of a JWT access token, shortened: enough to tell tokens apart, useless to an attacker. */
 function tokenLabel(accessToken: string): string {
   try {
-    const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown };
+    const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      jti?: unknown;
+    };
     return typeof payload.jti === 'string' ? `jti ${payload.jti.slice(0, 6)}…` : 'opaque token';
   } catch {
     return 'opaque token';
@@ -121,16 +123,30 @@ async function main(): Promise<number> {
       tokens.on('error', (e) => out.line(`      [error] ${e.phase}: ${e.error.name}: ${e.error.message}`));
     }
 
-    out.line('axios-client-credentials demo: a generated Apiture SDK client against a real OAuth 2.0 server, all on 127.0.0.1');
-    out.line(`  authorization server  ${auth.issuer}  (oidc-provider: client credentials grant, ES256 JWT access tokens)`);
+    out.line(
+      'axios-client-credentials demo: a generated Apiture SDK client against a real OAuth 2.0 server, all on 127.0.0.1',
+    );
+    out.line(
+      `  authorization server  ${auth.issuer}  (oidc-provider: client credentials grant, ES256 JWT access tokens)`,
+    );
     out.line(`  bank API              ${bank.url}  (API-Key + Bearer JWT verified against the JWKS, scopes enforced)`);
     out.line(`  client                ${credentials.clientId}, secret ********, scope ${credentials.scope.join(' ')}`);
     out.line();
 
-    const snapshot = (): Tally => ({ api: bank.counters.requests, token: auth.counters.tokenRequests, replays, errors: callerErrors });
+    const snapshot = (): Tally => ({
+      api: bank.counters.requests,
+      token: auth.counters.tokenRequests,
+      replays,
+      errors: callerErrors,
+    });
     const since = (before: Tally): Tally => {
       const now = snapshot();
-      return { api: now.api - before.api, token: now.token - before.token, replays: now.replays - before.replays, errors: now.errors - before.errors };
+      return {
+        api: now.api - before.api,
+        token: now.token - before.token,
+        replays: now.replays - before.replays,
+        errors: now.errors - before.errors,
+      };
     };
     const step = (name: string, ok: boolean, tally: Tally, text: string) => {
       results.push({ name, ok, tally });
@@ -151,14 +167,22 @@ async function main(): Promise<number> {
     const first = await tokens.getToken();
     out.hide(first.accessToken);
     const discovered = auth.counters.discoveryRequests === 1 && auth.counters.tokensIssued === 1;
-    step('discovery', discovered, { api: 0, token: 0, replays: 0, errors: 0 },
+    step(
+      'discovery',
+      discovered,
+      { api: 0, token: 0, replays: 0, errors: 0 },
       `${auth.issuer}/.well-known/openid-configuration → token_endpoint ${auth.tokenEndpoint}: ` +
-        `${plural(auth.counters.discoveryRequests, 'discovery request')}, fetched with the first call below`);
+        `${plural(auth.counters.discoveryRequests, 'discovery request')}, fetched with the first call below`,
+    );
     const balancesOk = burst.length === BURST && burst.every((r) => r.status === 200 && r.data.items.length === 3);
-    step('cold burst', balancesOk && burstTally.token === 1 && burstTally.api === BURST && burstTally.replays === 0, burstTally,
+    step(
+      'cold burst',
+      balancesOk && burstTally.token === 1 && burstTally.api === BURST && burstTally.replays === 0,
+      burstTally,
       `${BURST} concurrent listAccountBalances → ${burst.filter((r) => r.status === 200).length} × 200 with ` +
         `${plural(burstTally.token, 'token request')} (${tokenLabel(first.accessToken)}, scope ${first.scope.join(' ')}, ` +
-        `expires in ${Math.round(((first.expiresAt ?? 0) - Date.now()) / 1000)} s)`);
+        `expires in ${Math.round(((first.expiresAt ?? 0) - Date.now()) / 1000)} s)`,
+    );
 
     // 3. A transfer with its body, sent twice with one Idempotency-Key: one transfer.
     before = snapshot();
@@ -171,7 +195,11 @@ async function main(): Promise<number> {
       memo: 'Demo: monthly savings',
     };
     const created = await createTransfer({ client, body: newTransfer, headers: { 'Idempotency-Key': idempotencyKey } });
-    const repeated = await createTransfer({ client, body: newTransfer, headers: { 'Idempotency-Key': idempotencyKey } });
+    const repeated = await createTransfer({
+      client,
+      body: newTransfer,
+      headers: { 'Idempotency-Key': idempotencyKey },
+    });
     const fetched = await getTransfer({ client, path: { transferId: created.data.id } });
     const transferTally = since(before);
     const transferOk =
@@ -185,16 +213,22 @@ async function main(): Promise<number> {
       bank.counters.transfersCreated === 1 &&
       transferTally.token === 0 &&
       transferTally.api === 3;
-    step('transfer', transferOk, transferTally,
+    step(
+      'transfer',
+      transferOk,
+      transferTally,
       `createTransfer ${newTransfer.amount} ${newTransfer.sourceAccount.id} → ${newTransfer.targetAccount.id} "${newTransfer.memo}": ` +
         `${created.status} ${created.data.id} ${created.data.state}; same Idempotency-Key again → ${repeated.status} ${repeated.data.id}; ` +
-        `${plural(bank.counters.transfersCreated, 'transfer')} stored, ${plural(transferTally.token, 'token request')}`);
+        `${plural(bank.counters.transfersCreated, 'transfer')} stored, ${plural(transferTally.token, 'token request')}`,
+    );
 
     // 4. Every token revoked at the API: 100 concurrent calls get 401, one new grant, 100 replays.
     bank.revokeAllTokens();
     before = snapshot();
     const unauthorizedBefore = bank.counters.byStatus[401] ?? 0;
-    const accounts = await settle(Array.from({ length: BURST }, (_, i) => getAccount({ client, path: { accountId: `acc-000${(i % 3) + 1}` } })));
+    const accounts = await settle(
+      Array.from({ length: BURST }, (_, i) => getAccount({ client, path: { accountId: `acc-000${(i % 3) + 1}` } })),
+    );
     const revokeTally = since(before);
     const unauthorized = (bank.counters.byStatus[401] ?? 0) - unauthorizedBefore;
     const second = await tokens.getToken();
@@ -207,9 +241,13 @@ async function main(): Promise<number> {
       revokeTally.replays === BURST &&
       revokeTally.api === 2 * BURST &&
       second.accessToken !== first.accessToken;
-    step('revocation', revokeOk, revokeTally,
+    step(
+      'revocation',
+      revokeOk,
+      revokeTally,
       `API revoked every token; ${BURST} concurrent getAccount → ${unauthorized} × 401, ${plural(revokeTally.token, 'new token request')} ` +
-        `(${tokenLabel(second.accessToken)}), ${plural(revokeTally.replays, 'replay')} → ${accounts.filter((r) => r.status === 200).length} × 200`);
+        `(${tokenLabel(second.accessToken)}), ${plural(revokeTally.replays, 'replay')} → ${accounts.filter((r) => r.status === 200).length} × 200`,
+    );
 
     // 5. A call that needs a scope the client lacks: a PermissionError naming it, no grant, no replay.
     before = snapshot();
@@ -239,12 +277,16 @@ async function main(): Promise<number> {
       permissionTally.api === 1 &&
       permissionTally.token === 0 &&
       permissionTally.replays === 0;
-    step('permission', permissionOk, permissionTally,
+    step(
+      'permission',
+      permissionOk,
+      permissionTally,
       permission
         ? `ach createTransfer → ${permission.name} (${permission.response?.status}, requiredScope ${permission.requiredScope.join(' ')}, ` +
             `isAxiosError ${axios.isAxiosError(permission)}): ${plural(permissionTally.api, 'API request')}, ` +
             `${plural(permissionTally.token, 'token request')}, ${plural(permissionTally.replays, 'replay')}`
-        : `ach createTransfer did not fail with a PermissionError: ${String(other)}`);
+        : `ach createTransfer did not fail with a PermissionError: ${String(other)}`,
+    );
 
     // 6. The token endpoint fails twice with 503; the call still succeeds.
     auth.failNextTokenRequests(2);
@@ -265,10 +307,14 @@ async function main(): Promise<number> {
       retries - retriesBefore === 2 &&
       outageTally.replays === 1 &&
       outageTally.errors === 0;
-    step('outage', outageOk, outageTally,
+    step(
+      'outage',
+      outageOk,
+      outageTally,
       `token endpoint made to fail twice; listAccounts → 401, ${plural(outageTally.token, 'token request')} ` +
         `(${injected} × 503, ${issued} × 200), ${plural(retries - retriesBefore, 'retry', 'retries')}, ` +
-        `${plural(outageTally.replays, 'replay')} → ${afterOutage?.status ?? 'failed'}`);
+        `${plural(outageTally.replays, 'replay')} → ${afterOutage?.status ?? 'failed'}`,
+    );
 
     handle.detach();
 
@@ -279,7 +325,8 @@ async function main(): Promise<number> {
       [bank.counters.missingApiKey === 0, 'API-Key on every API call'],
       [auth.serverErrors.length === 0, 'no authorization server errors'],
     ] as const;
-    for (const [holds, what] of invariants) if (!holds) results.push({ name: what, ok: false, tally: { api: 0, token: 0, replays: 0, errors: 0 } });
+    for (const [holds, what] of invariants)
+      if (!holds) results.push({ name: what, ok: false, tally: { api: 0, token: 0, replays: 0, errors: 0 } });
 
     // The closing table.
     out.line();
@@ -288,9 +335,19 @@ async function main(): Promise<number> {
       `  ${label.padEnd(14)}${[t.api, t.token, t.replays, t.errors].map((n, i) => String(n).padStart(cols[i]!.length + 3)).join('')}`;
     out.line(`  ${'step'.padEnd(14)}${cols.map((c) => c.padStart(c.length + 3)).join('')}`);
     for (const r of results.slice(0, 6)) out.line(row(r.name, r.tally));
-    const total = results.slice(0, 6).reduce((a, r) => ({ api: a.api + r.tally.api, token: a.token + r.tally.token, replays: a.replays + r.tally.replays, errors: a.errors + r.tally.errors }), { api: 0, token: 0, replays: 0, errors: 0 });
+    const total = results.slice(0, 6).reduce(
+      (a, r) => ({
+        api: a.api + r.tally.api,
+        token: a.token + r.tally.token,
+        replays: a.replays + r.tally.replays,
+        errors: a.errors + r.tally.errors,
+      }),
+      { api: 0, token: 0, replays: 0, errors: 0 },
+    );
     out.line(row('total', total));
-    out.line(`  (errors: calls that rejected; the one expected is step 5's PermissionError. The token endpoint's two 503s were retried, not surfaced.)`);
+    out.line(
+      `  (errors: calls that rejected; the one expected is step 5's PermissionError. The token endpoint's two 503s were retried, not surfaced.)`,
+    );
     for (const [holds, what] of invariants) out.line(`${holds ? '✓' : '✗'} ${what}`);
   } finally {
     agent.destroy();
@@ -298,7 +355,12 @@ async function main(): Promise<number> {
   }
 
   const failed = results.filter((r) => !r.ok);
-  if (out.leaks > 0) failed.push({ name: `${plural(out.leaks, 'line')} would have shown a secret or a token`, ok: false, tally: { api: 0, token: 0, replays: 0, errors: 0 } });
+  if (out.leaks > 0)
+    failed.push({
+      name: `${plural(out.leaks, 'line')} would have shown a secret or a token`,
+      ok: false,
+      tally: { api: 0, token: 0, replays: 0, errors: 0 },
+    });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   out.line();
   if (failed.length === 0) {

@@ -45,7 +45,12 @@ export async function startDemoServers(credentials: Partial<DemoCredentials> = {
   });
   let bank: BankApi;
   try {
-    bank = await startBankApi({ issuer: auth.issuer, jwksUri: auth.jwksUri, audience: BANKING_AUDIENCE, apiKey: creds.apiKey });
+    bank = await startBankApi({
+      issuer: auth.issuer,
+      jwksUri: auth.jwksUri,
+      audience: BANKING_AUDIENCE,
+      apiKey: creds.apiKey,
+    });
   } catch (error) {
     await auth.close();
     throw error;

@@ -34,16 +34,22 @@ const client = createClient({ axios: api, baseURL, throwOnError: true });
 
 async function main(): Promise<void> {
   const { data: accounts } = await listAccounts({ client });
-  const { data: balances } = await listAccountBalances({ client, query: { accounts: accounts.items.map((a) => a.id) } });
+  const { data: balances } = await listAccountBalances({
+    client,
+    query: { accounts: accounts.items.map((a) => a.id) },
+  });
   for (const account of accounts.items) {
     const balance = balances.items.find((b) => b.id === account.id);
-    console.log(`${account.nickname} ${account.maskedNumber}: ${balance?.available ?? '?'} ${account.currency} available`);
+    console.log(
+      `${account.nickname} ${account.maskedNumber}: ${balance?.available ?? '?'} ${account.currency} available`,
+    );
   }
   console.log(`${accounts.items.length} accounts`);
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof PermissionError) console.error(`The application lacks a scope: ${error.requiredScope.join(' ')}`);
+  if (error instanceof PermissionError)
+    console.error(`The application lacks a scope: ${error.requiredScope.join(' ')}`);
   else console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
   process.exitCode = 1;
 });

@@ -31,7 +31,9 @@ const tokens = new ClientCredentialsProvider({
 tokens.on('token', (e) => {
   if (e.missingScope.length > 0) console.log(`granted ${e.scope.join(' ')}; not granted: ${e.missingScope.join(' ')}`);
 });
-tokens.on('retry', (e) => console.log(`token service unavailable (${e.reason}); retry ${e.attempt} in ${Math.round(e.delayMs)} ms`));
+tokens.on('retry', (e) =>
+  console.log(`token service unavailable (${e.reason}); retry ${e.attempt} in ${Math.round(e.delayMs)} ms`),
+);
 
 const api = axios.create({ baseURL: endpoint.origin });
 attachAuth(api, tokens);
@@ -43,7 +45,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof TokenEndpointError) {
-    console.error(`Token request failed: ${error.status ?? 'no answer'} ${error.error ?? ''} ${error.errorDescription ?? ''}`.trim());
+    console.error(
+      `Token request failed: ${error.status ?? 'no answer'} ${error.error ?? ''} ${error.errorDescription ?? ''}`.trim(),
+    );
   } else {
     console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
   }

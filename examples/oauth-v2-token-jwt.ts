@@ -35,7 +35,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof TokenEndpointError && error.status === 401) {
-    console.error(`Token request refused (401${error.error ? ` ${error.error}` : ''}): check the client ID and secret.`);
+    console.error(
+      `Token request refused (401${error.error ? ` ${error.error}` : ''}): check the client ID and secret.`,
+    );
   } else if (error instanceof PermissionError) {
     console.error(`403 Forbidden from the API: check account permissions and access.`);
   } else {

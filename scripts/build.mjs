@@ -5,11 +5,15 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
-const tsc = (args) => execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
+const tsc = (args) =>
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
 for (const dir of ['dist/cjs', 'dist/esm']) rmSync(dir, { recursive: true, force: true }); // dist/docs is TypeDoc's
 tsc(['-p', 'tsconfig.build.json', '--module', 'commonjs', '--moduleResolution', 'node10', '--outDir', 'dist/cjs']);
 tsc(['-p', 'tsconfig.build.json', '--module', 'es2022', '--moduleResolution', 'bundler', '--outDir', 'dist/esm']);
-for (const [dir, type] of [['dist/cjs', 'commonjs'], ['dist/esm', 'module']]) {
+for (const [dir, type] of [
+  ['dist/cjs', 'commonjs'],
+  ['dist/esm', 'module'],
+]) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}/package.json`, JSON.stringify({ type, sideEffects: false }) + '\n');
 }

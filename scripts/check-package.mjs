@@ -14,7 +14,11 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 /** Runs a tool with its output shown; a failure ends this script with the tool's exit status. */
 function run(file, args) {
   try {
-    return execFileSync(file, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', args.includes('--json') ? 'pipe' : 'inherit', 'inherit'] });
+    return execFileSync(file, args, {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', args.includes('--json') ? 'pipe' : 'inherit', 'inherit'],
+    });
   } catch (error) {
     process.exitCode = typeof error.status === 'number' ? error.status : 1;
     throw error;

@@ -56,7 +56,8 @@ function fail(problems) {
 /** jest globalSetup: checks what the selected test files need. */
 module.exports = async function checkPrerequisites(globalConfig) {
   const patterns = globalConfig.testPathPatterns;
-  const selected = (file) => !patterns || !patterns.isSet() || patterns.toExecutor({ rootDir: globalConfig.rootDir }).isMatch(file);
+  const selected = (file) =>
+    !patterns || !patterns.isSet() || patterns.toExecutor({ rootDir: globalConfig.rootDir }).isMatch(file);
   const problems = [];
   if (suitesMentioning('helpers/redis-server').some(selected)) problems.push(checkRedisServer());
   if (BUILT_PACKAGE_SUITES.map((name) => join(root, '__tests__', name)).some(selected)) problems.push(checkBuilt());

@@ -16,7 +16,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const pinned = JSON.parse(readFileSync(new URL('./runtimes.json', import.meta.url), 'utf8'));
-const cache = process.env.ACC_RUNTIME_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'acc-runtimes');
+const cache =
+  process.env.ACC_RUNTIME_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'acc-runtimes');
 
 /**
  * What to install for each runtime and where its binary lands. Node's own `node` package fetches its binary
@@ -81,7 +82,9 @@ function findBinary(root, patterns) {
 
 /** The first line of `<binary> --version` (every one of the four answers it). */
 function versionOf(binary) {
-  return execFileSync(binary, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0];
+  return execFileSync(binary, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    .trim()
+    .split('\n')[0];
 }
 
 export function ensureRuntime(name, wanted) {
@@ -100,11 +103,23 @@ export function ensureRuntime(name, wanted) {
     process.stderr.write(`runtime: installing ${runtime.spec(version)} into ${dir}\n`);
     execFileSync(
       'npm',
-      ['install', '--prefix', tmp, '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', runtime.spec(version)],
+      [
+        'install',
+        '--prefix',
+        tmp,
+        '--no-save',
+        '--no-package-lock',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        runtime.spec(version),
+      ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const binary = findBinary(tmp, runtime.binaries);
-    if (!binary) throw new Error(`${runtime.spec(version)} installed no binary for ${process.platform}-${process.arch}`);
+    if (!binary)
+      throw new Error(`${runtime.spec(version)} installed no binary for ${process.platform}-${process.arch}`);
     versionOf(binary); // it runs
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
@@ -118,7 +133,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const [name, wanted] = process.argv.slice(2);
   try {
     if (name === '--list') {
-      for (const [runtime, versions] of Object.entries(pinned)) for (const version of [versions].flat()) console.log(`${runtime} ${version}`);
+      for (const [runtime, versions] of Object.entries(pinned))
+        for (const version of [versions].flat()) console.log(`${runtime} ${version}`);
     } else {
       const { binary } = ensureRuntime(name, wanted);
       console.log(binary);

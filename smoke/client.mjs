@@ -5,6 +5,8 @@ import axios from 'axios';
 import scenarios from './scenarios.cjs';
 
 const urls = JSON.parse(process.env.SMOKE_URLS);
-const loaded = import.meta.resolve ? import.meta.resolve('axios-client-credentials').replace(/^.*\/node_modules\/axios-client-credentials\//, '') : '?';
+const loaded = import.meta.resolve
+  ? import.meta.resolve('axios-client-credentials').replace(/^.*\/node_modules\/axios-client-credentials\//, '')
+  : '?';
 const results = await scenarios.runScenarios({ acc, axios, urls });
 console.log(`SMOKE-RESULTS ${JSON.stringify({ loaded, results })}`);

@@ -77,7 +77,11 @@ function freePort() {
  */
 function run(command, commandArgs, { cwd, env, timeoutMs = 120_000, graceMs = 5_000 }) {
   return new Promise((resolve) => {
-    const child = spawn(command, commandArgs, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let lingered = false;
@@ -111,12 +115,14 @@ function parseResults(stdout) {
 async function runScript(target, project, urls) {
   const { binary } = ensureRuntime(target.runtime, target.version);
   const script = target.format === 'esm' ? 'client.mjs' : 'client.cjs';
-  const commandArgs = target.runtime === 'deno' ? ['run', '-A', '--no-lock', '--node-modules-dir=manual', script] : [script];
+  const commandArgs =
+    target.runtime === 'deno' ? ['run', '-A', '--no-lock', '--node-modules-dir=manual', script] : [script];
   const env = { SMOKE_URLS: JSON.stringify(urls), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
   const result = await run(binary, commandArgs, { cwd: project, env });
   const parsed = parseResults(result.stdout);
   const problems = [];
-  if (!parsed) problems.push(`no result (exit ${result.code ?? result.signal}): ${excerpt(result.stderr || result.stdout)}`);
+  if (!parsed)
+    problems.push(`no result (exit ${result.code ?? result.signal}): ${excerpt(result.stderr || result.stdout)}`);
   else if (result.lingered) problems.push('did not exit on its own within 5 s of finishing');
   return { loaded: parsed?.loaded, results: parsed?.results ?? [], problems };
 }
@@ -138,12 +144,23 @@ async function runWorker(target, project, urls) {
   };
   let modules;
   if (target.format === 'esm') {
-    await build({ ...bundle, entryPoints: [join(project, 'worker.mjs')], format: 'esm', outfile: join(dir, 'worker.mjs') });
+    await build({
+      ...bundle,
+      entryPoints: [join(project, 'worker.mjs')],
+      format: 'esm',
+      outfile: join(dir, 'worker.mjs'),
+    });
     modules = '(name = "worker.mjs", esModule = embed "worker.mjs")';
   } else {
-    await build({ ...bundle, entryPoints: [join(project, 'worker-cjs.cjs')], format: 'cjs', outfile: join(dir, 'client.cjs') });
+    await build({
+      ...bundle,
+      entryPoints: [join(project, 'worker-cjs.cjs')],
+      format: 'cjs',
+      outfile: join(dir, 'client.cjs'),
+    });
     copyFileSync(join(project, 'worker-cjs-main.mjs'), join(dir, 'worker.mjs'));
-    modules = '(name = "worker.mjs", esModule = embed "worker.mjs"), (name = "client.cjs", commonJsModule = embed "client.cjs")';
+    modules =
+      '(name = "worker.mjs", esModule = embed "worker.mjs"), (name = "client.cjs", commonJsModule = embed "client.cjs")';
   }
   const port = await freePort();
   writeFileSync(
@@ -175,16 +192,25 @@ const smoke :Workerd.Worker = (
     const base = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const state = await Promise.race([exited.then(() => 'exited'), fetch(`${base}/ping`).then((r) => (r.ok ? 'ready' : `status ${r.status}`), () => 'down')]);
+      const state = await Promise.race([
+        exited.then(() => 'exited'),
+        fetch(`${base}/ping`).then(
+          (r) => (r.ok ? 'ready' : `status ${r.status}`),
+          () => 'down',
+        ),
+      ]);
       if (state === 'ready') break;
       if (state === 'exited' || Date.now() > deadline || state.startsWith('status')) {
         return { results: [], problems: [`workerd did not serve the worker (${state}): ${excerpt(log)}`] };
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const response = await fetch(`${base}/?urls=${encodeURIComponent(JSON.stringify(urls))}`, { signal: AbortSignal.timeout(120_000) });
+    const response = await fetch(`${base}/?urls=${encodeURIComponent(JSON.stringify(urls))}`, {
+      signal: AbortSignal.timeout(120_000),
+    });
     const text = await response.text();
-    if (!response.ok) return { results: [], problems: [`worker answered ${response.status}: ${excerpt(text + '\n' + log)}`] };
+    if (!response.ok)
+      return { results: [], problems: [`worker answered ${response.status}: ${excerpt(text + '\n' + log)}`] };
     const parsed = JSON.parse(text);
     return { loaded: parsed.loaded, results: parsed.results, problems: [] };
   } catch (error) {
@@ -196,7 +222,10 @@ const smoke :Workerd.Worker = (
 }
 
 function excerpt(text) {
-  const lines = String(text).split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = String(text)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const telling = lines.filter((l) => /error|exception|not defined|not a function|no such module|uncaught/i.test(l));
   return (telling.length ? telling : lines).slice(0, 4).join(' | ').slice(0, 600);
 }
@@ -209,18 +238,53 @@ async function main() {
   const servers = await startServers();
   let failed = 0;
   try {
-    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' }));
+    const [pack] = JSON.parse(
+      execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], {
+        cwd: root,
+        encoding: 'utf8',
+      }),
+    );
     const axiosVersion = JSON.parse(readFileSync(join(root, 'node_modules/axios/package.json'), 'utf8')).version;
     writeFileSync(
       join(project, 'package.json'),
-      JSON.stringify({ name: 'acc-smoke', private: true, dependencies: { 'axios-client-credentials': `file:../${pack.filename}`, axios: axiosVersion } }, null, 2),
+      JSON.stringify(
+        {
+          name: 'acc-smoke',
+          private: true,
+          dependencies: { 'axios-client-credentials': `file:../${pack.filename}`, axios: axiosVersion },
+        },
+        null,
+        2,
+      ),
     );
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts', '--prefer-offline', '--loglevel=error'], {
-      cwd: project,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (const file of ['scenarios.cjs', 'client.mjs', 'client.cjs', 'worker.mjs', 'worker-cjs.cjs', 'worker-cjs-main.mjs']) copyFileSync(join(here, file), join(project, file));
-    console.log(`smoke: ${pack.filename} with axios ${axiosVersion}; servers ${servers.urls.main} and ${servers.urls.other}${flag('--keep') ? `; project ${project}` : ''}\n`);
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--no-package-lock',
+        '--ignore-scripts',
+        '--prefer-offline',
+        '--loglevel=error',
+      ],
+      {
+        cwd: project,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    for (const file of [
+      'scenarios.cjs',
+      'client.mjs',
+      'client.cjs',
+      'worker.mjs',
+      'worker-cjs.cjs',
+      'worker-cjs-main.mjs',
+    ])
+      copyFileSync(join(here, file), join(project, file));
+    console.log(
+      `smoke: ${pack.filename} with axios ${axiosVersion}; servers ${servers.urls.main} and ${servers.urls.other}${flag('--keep') ? `; project ${project}` : ''}\n`,
+    );
 
     for (const target of targets) {
       if (target.pending && !flag('--pending')) {
@@ -228,12 +292,17 @@ async function main() {
         continue;
       }
       const started = Date.now();
-      const outcome = target.runtime === 'workerd' ? await runWorker(target, project, servers.urls) : await runScript(target, project, servers.urls);
+      const outcome =
+        target.runtime === 'workerd'
+          ? await runWorker(target, project, servers.urls)
+          : await runScript(target, project, servers.urls);
       const passed = outcome.results.filter((r) => r.ok).length;
       const ok = outcome.problems.length === 0 && outcome.results.length > 0 && passed === outcome.results.length;
       const mark = ok ? '✓' : target.pending ? '✗ (pending)' : '✗';
       if (!ok && !target.pending) failed++;
-      console.log(`${mark} ${label(target)}: ${passed}/${outcome.results.length} scenarios${outcome.loaded ? `, loaded ${outcome.loaded}` : ''} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(
+        `${mark} ${label(target)}: ${passed}/${outcome.results.length} scenarios${outcome.loaded ? `, loaded ${outcome.loaded}` : ''} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
       for (const r of outcome.results) console.log(`    ${r.ok ? '✓' : '✗'} ${r.name}: ${r.detail}`);
       for (const problem of outcome.problems) console.log(`    ✗ ${problem}`);
       if (target.pending) console.log(`    (waits for: ${target.pending})`);

@@ -10,7 +10,12 @@ async function runScenarios({ acc, axios, urls, adapter }) {
   const control = async (what) => (await fetch(`${urls.main}/control/${what}`, { method: 'POST' })).json();
   const http = () => axios.create(adapter ? { adapter } : {});
   const provider = (options = {}) =>
-    new acc.ClientCredentialsProvider({ tokenUrl: `${urls.main}/token`, ...CREDENTIALS, httpClient: http(), ...options });
+    new acc.ClientCredentialsProvider({
+      tokenUrl: `${urls.main}/token`,
+      ...CREDENTIALS,
+      httpClient: http(),
+      ...options,
+    });
   const instance = (tokens) => {
     const api = axios.create({ baseURL: urls.main, ...(adapter ? { adapter } : {}) });
     acc.attachAuth(api, tokens);
@@ -26,7 +31,10 @@ async function runScenarios({ acc, axios, urls, adapter }) {
       const api = instance(provider());
       const responses = await Promise.all(Array.from({ length: 50 }, () => api.get('/data')));
       const stats = await control('stats');
-      check(responses.every((r) => r.status === 200), `statuses ${responses.map((r) => r.status)}`);
+      check(
+        responses.every((r) => r.status === 200),
+        `statuses ${responses.map((r) => r.status)}`,
+      );
       check(stats.tokenRequests === 1, `${stats.tokenRequests} token requests`);
       check(stats.api[200] === 50, `${stats.api[200]} API 200s`);
       return `50 × 200, ${stats.tokenRequests} token request`;
@@ -39,8 +47,14 @@ async function runScenarios({ acc, axios, urls, adapter }) {
       await control('revoke');
       const responses = await Promise.all(Array.from({ length: 20 }, () => api.get('/data')));
       const stats = await control('stats');
-      check(responses.every((r) => r.status === 200), `statuses ${responses.map((r) => r.status)}`);
-      check(stats.tokenRequests === 2, `${stats.tokenRequests} token requests (1 expected before the revocation, 1 after)`);
+      check(
+        responses.every((r) => r.status === 200),
+        `statuses ${responses.map((r) => r.status)}`,
+      );
+      check(
+        stats.tokenRequests === 2,
+        `${stats.tokenRequests} token requests (1 expected before the revocation, 1 after)`,
+      );
       check(stats.api[401] === 20, `${stats.api[401]} API 401s`);
       check(stats.api[200] === 21, `${stats.api[200]} API 200s`);
       return `20 × 401 → 1 new grant, 20 replays × 200`;
@@ -53,7 +67,10 @@ async function runScenarios({ acc, axios, urls, adapter }) {
       const response = await api.get(`${urls.other}/elsewhere`);
       const stats = await control('stats');
       check(response.status === 200, `status ${response.status}`);
-      check(stats.otherAuthorization.length === 1 && stats.otherAuthorization[0] === null, `other origin saw ${JSON.stringify(stats.otherAuthorization)}`);
+      check(
+        stats.otherAuthorization.length === 1 && stats.otherAuthorization[0] === null,
+        `other origin saw ${JSON.stringify(stats.otherAuthorization)}`,
+      );
       return 'other origin saw no Authorization';
     },
 
@@ -66,10 +83,19 @@ async function runScenarios({ acc, axios, urls, adapter }) {
       );
       const stats = await control('stats');
       check(error instanceof acc.PermissionError, `rejected with ${error && error.name}`);
-      check(error.code === 'ERR_PERMISSION' && error.name === 'PermissionError', `code ${error.code}, name ${error.name}`);
-      check(JSON.stringify(error.requiredScope) === '["x/write"]', `requiredScope ${JSON.stringify(error.requiredScope)}`);
+      check(
+        error.code === 'ERR_PERMISSION' && error.name === 'PermissionError',
+        `code ${error.code}, name ${error.name}`,
+      );
+      check(
+        JSON.stringify(error.requiredScope) === '["x/write"]',
+        `requiredScope ${JSON.stringify(error.requiredScope)}`,
+      );
       check(axios.isAxiosError(error) && error.response.status === 403, 'not an AxiosError with the 403 response');
-      check(stats.api[403] === 1 && stats.tokenRequests === 1, `${stats.api[403]} API 403s, ${stats.tokenRequests} token requests`);
+      check(
+        stats.api[403] === 1 && stats.tokenRequests === 1,
+        `${stats.api[403]} API 403s, ${stats.tokenRequests} token requests`,
+      );
       return 'PermissionError, requiredScope x/write, isAxiosError';
     },
 
@@ -125,9 +151,15 @@ async function runScenarios({ acc, axios, urls, adapter }) {
       await control('delay?ms=0');
       await new Promise((resolve) => setTimeout(resolve, 20)); // unlock follows the store write
       const stats = await control('stats');
-      check(responses.every((r) => r.status === 200), `statuses ${responses.map((r) => r.status)}`);
+      check(
+        responses.every((r) => r.status === 200),
+        `statuses ${responses.map((r) => r.status)}`,
+      );
       check(stats.tokenRequests === 1, `${stats.tokenRequests} token requests`);
-      check(calls.extendLock >= 1, `extendLock called ${calls.extendLock} times during a 300 ms token request with a 90 ms lock`);
+      check(
+        calls.extendLock >= 1,
+        `extendLock called ${calls.extendLock} times during a 300 ms token request with a 90 ms lock`,
+      );
       check(calls.unlock === 1 && locks.size === 0, `unlock called ${calls.unlock} times, ${locks.size} locks left`);
       check(calls.set === 1, `set called ${calls.set} times`);
       return `1 token request, lock extended ${calls.extendLock}×, released`;
@@ -139,7 +171,11 @@ async function runScenarios({ acc, axios, urls, adapter }) {
     try {
       results.push({ name, ok: true, detail: await scenario() });
     } catch (error) {
-      results.push({ name, ok: false, detail: error && error.stack ? String(error.stack).split('\n').slice(0, 4).join(' | ') : String(error) });
+      results.push({
+        name,
+        ok: false,
+        detail: error && error.stack ? String(error.stack).split('\n').slice(0, 4).join(' | ') : String(error),
+      });
     }
   }
   return results;

@@ -70,7 +70,12 @@ export async function startServers() {
     }
     if (url.pathname === '/forbidden') {
       state.api[403]++;
-      return json(res, 403, { error: 'insufficient_scope' }, { 'www-authenticate': 'Bearer error="insufficient_scope", scope="x/write"' });
+      return json(
+        res,
+        403,
+        { error: 'insufficient_scope' },
+        { 'www-authenticate': 'Bearer error="insufficient_scope", scope="x/write"' },
+      );
     }
     state.api[200]++;
     return json(res, 200, { ok: true, path: url.pathname });
@@ -84,6 +89,7 @@ export async function startServers() {
   const url = (server) => `http://127.0.0.1:${server.address().port}`;
   return {
     urls: { main: url(main), other: url(other) },
-    close: () => Promise.all([main, other].map((server) => new Promise((resolve) => server.close(resolve)))).then(() => undefined),
+    close: () =>
+      Promise.all([main, other].map((server) => new Promise((resolve) => server.close(resolve)))).then(() => undefined),
   };
 }

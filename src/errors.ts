@@ -5,12 +5,7 @@ import { hideProperty } from './util/redact.js';
 
 /** Stable `code` values of this library's errors. */
 export type ClientCredentialsErrorCode =
-  | 'ERR_CONFIGURATION'
-  | 'ERR_TOKEN_ENDPOINT'
-  | 'ERR_DISCOVERY'
-  | 'ERR_AUTHENTICATION'
-  | 'ERR_PERMISSION'
-  | 'ERR_STORE';
+  'ERR_CONFIGURATION' | 'ERR_TOKEN_ENDPOINT' | 'ERR_DISCOVERY' | 'ERR_AUTHENTICATION' | 'ERR_PERMISSION' | 'ERR_STORE';
 
 /**
  * Brands every instance with its class chain under a global symbol, so that
@@ -25,7 +20,9 @@ function brand(error: object, kind: string): void {
 }
 
 function isBranded(value: unknown, kind: string): boolean {
-  return typeof value === 'object' && value !== null && ((value as { [BRAND]?: string[] })[BRAND]?.includes(kind) ?? false);
+  return (
+    typeof value === 'object' && value !== null && ((value as { [BRAND]?: string[] })[BRAND]?.includes(kind) ?? false)
+  );
 }
 
 /** Base class of the errors this library raises about its own work (configuration, token endpoint, discovery). */
@@ -147,7 +144,13 @@ abstract class ApiAuthError extends AxiosError {
     source: AxiosError,
     challenge: BearerChallenge | undefined,
   ) {
-    super(message, code, source.config as InternalAxiosRequestConfig | undefined, source.request, source.response as AxiosResponse | undefined);
+    super(
+      message,
+      code,
+      source.config as InternalAxiosRequestConfig | undefined,
+      source.request,
+      source.response as AxiosResponse | undefined,
+    );
     this.challenge = challenge;
     if (source.request !== undefined) hideProperty(this, 'request', source.request);
     if (source.stack) this.stack = `${this.name}: ${message}\n${source.stack.split('\n').slice(1).join('\n')}`;

@@ -81,7 +81,9 @@ export const CHANNELS: { readonly [K in ProviderEventName]: string } = Object.fr
   denied: 'axios-client-credentials:denied',
 });
 
-const channels = Object.fromEntries(Object.entries(CHANNELS).map(([name, channel]) => [name, diagnosticsChannel.channel(channel)])) as Record<ProviderEventName, diagnosticsChannel.Channel>;
+const channels = Object.fromEntries(
+  Object.entries(CHANNELS).map(([name, channel]) => [name, diagnosticsChannel.channel(channel)]),
+) as Record<ProviderEventName, diagnosticsChannel.Channel>;
 
 /** A listener of the provider event `K`. */
 export type Listener<K extends ProviderEventName> = (event: ProviderEvents[K]) => void;
@@ -107,8 +109,12 @@ export class ProviderEventSource {
 
   /** Adds a listener. */
   on<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
-    if (!Object.prototype.hasOwnProperty.call(CHANNELS, name)) throw new ConfigurationError(`Unknown event ${JSON.stringify(name)}: use one of ${Object.keys(CHANNELS).join(', ')}.`);
-    if (typeof listener !== 'function') throw new ConfigurationError(`The listener for ${String(name)} must be a function.`);
+    if (!Object.prototype.hasOwnProperty.call(CHANNELS, name))
+      throw new ConfigurationError(
+        `Unknown event ${JSON.stringify(name)}: use one of ${Object.keys(CHANNELS).join(', ')}.`,
+      );
+    if (typeof listener !== 'function')
+      throw new ConfigurationError(`The listener for ${String(name)} must be a function.`);
     let set = this.#listeners.get(name);
     if (!set) this.#listeners.set(name, (set = new Set()));
     set.add(listener as Listener<never>);
@@ -132,7 +138,8 @@ export class ProviderEventSource {
 
   /** Adds a listener called at most once; {@link off} with the same listener removes it. */
   once<K extends ProviderEventName>(name: K, listener: Listener<K>): this {
-    if (typeof listener !== 'function') throw new ConfigurationError(`The listener for ${String(name)} must be a function.`);
+    if (typeof listener !== 'function')
+      throw new ConfigurationError(`The listener for ${String(name)} must be a function.`);
     let fired = false;
     const wrapper: Listener<K> = (event) => {
       this.#listeners.get(name)?.delete(wrapper as Listener<never>);

@@ -17,7 +17,16 @@ export type { AccessToken, TokenResponse } from './grant/token-response.js';
 export type { ClientAuthMethod } from './grant/client-auth.js';
 export type { RetryOptions } from './grant/retry.js';
 export { CHANNELS } from './events.js';
-export type { ProviderEvents, ProviderEventName, TokenEvent, ErrorEvent, RetryEvent, ReplayEvent, DeniedEvent, Listener } from './events.js';
+export type {
+  ProviderEvents,
+  ProviderEventName,
+  TokenEvent,
+  ErrorEvent,
+  RetryEvent,
+  ReplayEvent,
+  DeniedEvent,
+  Listener,
+} from './events.js';
 export type { RetryInfo } from './grant/grant.js';
 export { memoryStore, MemoryTokenStore } from './provider/token-store.js';
 export type { TokenStore } from './provider/token-store.js';

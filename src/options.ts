@@ -111,7 +111,12 @@ function nonEmptyString(value: unknown, name: string, hint: string): string {
   return value;
 }
 
-function number(value: unknown, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+function number(
+  value: unknown,
+  name: string,
+  fallback: number,
+  { min = 0, max = Number.MAX_SAFE_INTEGER } = {},
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw new ConfigurationError(`${name} must be a number from ${min} to ${max} (got ${String(value)}).`);
@@ -137,13 +142,17 @@ export function checkEndpointUrl(value: string, what: string, allowInsecureHttp:
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigurationError(`${what} is not an absolute URL: use the full https:// address of the authorization server.`);
+    throw new ConfigurationError(
+      `${what} is not an absolute URL: use the full https:// address of the authorization server.`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigurationError(`${what} must be an https: URL (got ${url.protocol}).`);
   }
   if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
-    throw new ConfigurationError(`${what} uses plain http: on ${url.hostname}; the client secret must travel over TLS (RFC 6749 §3.2). Use https:, or set allowInsecureHttp: true for a trusted private network.`);
+    throw new ConfigurationError(
+      `${what} uses plain http: on ${url.hostname}; the client secret must travel over TLS (RFC 6749 §3.2). Use https:, or set allowInsecureHttp: true for a trusted private network.`,
+    );
   }
   if (url.username || url.password) {
     throw new ConfigurationError(`${what} must not contain user info; pass clientId and clientSecret instead.`);
@@ -155,35 +164,73 @@ export function checkEndpointUrl(value: string, what: string, allowInsecureHttp:
 /** Validates options at construction; every error says how to fix it. */
 export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigurationError('ClientCredentialsProvider needs an options object: { tokenUrl, clientId, clientSecret }.');
+    throw new ConfigurationError(
+      'ClientCredentialsProvider needs an options object: { tokenUrl, clientId, clientSecret }.',
+    );
   }
-  const clientId = nonEmptyString(options.clientId, 'clientId', 'pass the client id your authorization server issued, e.g. clientId: process.env.CLIENT_ID.');
-  const clientSecret = nonEmptyString(options.clientSecret, 'clientSecret', 'pass the client secret, e.g. clientSecret: process.env.CLIENT_SECRET.');
+  const clientId = nonEmptyString(
+    options.clientId,
+    'clientId',
+    'pass the client id your authorization server issued, e.g. clientId: process.env.CLIENT_ID.',
+  );
+  const clientSecret = nonEmptyString(
+    options.clientSecret,
+    'clientSecret',
+    'pass the client secret, e.g. clientSecret: process.env.CLIENT_SECRET.',
+  );
   const allowInsecureHttp = options.allowInsecureHttp === true;
   if (options.tokenUrl !== undefined && options.issuer !== undefined) {
-    throw new ConfigurationError('Pass either tokenUrl or issuer, not both: issuer finds the token endpoint by discovery.');
+    throw new ConfigurationError(
+      'Pass either tokenUrl or issuer, not both: issuer finds the token endpoint by discovery.',
+    );
   }
   if (options.tokenUrl === undefined && options.issuer === undefined) {
-    throw new ConfigurationError('The token URL is missing: pass tokenUrl (the token endpoint) or issuer (to find it by discovery).');
+    throw new ConfigurationError(
+      'The token URL is missing: pass tokenUrl (the token endpoint) or issuer (to find it by discovery).',
+    );
   }
-  if (options.tokenUrl !== undefined) checkEndpointUrl(nonEmptyString(options.tokenUrl, 'tokenUrl', 'pass the token endpoint URL.'), 'tokenUrl', allowInsecureHttp);
-  if (options.issuer !== undefined) checkEndpointUrl(nonEmptyString(options.issuer, 'issuer', 'pass the issuer URL.'), 'issuer', allowInsecureHttp);
+  if (options.tokenUrl !== undefined)
+    checkEndpointUrl(
+      nonEmptyString(options.tokenUrl, 'tokenUrl', 'pass the token endpoint URL.'),
+      'tokenUrl',
+      allowInsecureHttp,
+    );
+  if (options.issuer !== undefined)
+    checkEndpointUrl(nonEmptyString(options.issuer, 'issuer', 'pass the issuer URL.'), 'issuer', allowInsecureHttp);
   if (options.authMethod !== undefined && !CLIENT_AUTH_METHODS.includes(options.authMethod)) {
-    throw new ConfigurationError(`authMethod ${JSON.stringify(options.authMethod)} is not supported: use ${CLIENT_AUTH_METHODS.map((m) => `'${m}'`).join(' or ')}.`);
+    throw new ConfigurationError(
+      `authMethod ${JSON.stringify(options.authMethod)} is not supported: use ${CLIENT_AUTH_METHODS.map((m) => `'${m}'`).join(' or ')}.`,
+    );
   }
   const scope = list(options.scope, 'scope');
   const bad = scope.find((s) => !SCOPE_TOKEN.test(s));
-  if (bad !== undefined) throw new ConfigurationError(`scope ${JSON.stringify(bad)} has a character RFC 6749 §3.3 forbids (a quote, a backslash or a control character).`);
+  if (bad !== undefined)
+    throw new ConfigurationError(
+      `scope ${JSON.stringify(bad)} has a character RFC 6749 §3.3 forbids (a quote, a backslash or a control character).`,
+    );
   const params = options.params ?? {};
-  if (typeof params !== 'object' || params === null || Array.isArray(params) || (Object.getPrototypeOf(params) !== Object.prototype && Object.getPrototypeOf(params) !== null)) throw new ConfigurationError('params must be an object of form fields, e.g. { organization: "org_123" }.');
+  if (
+    typeof params !== 'object' ||
+    params === null ||
+    Array.isArray(params) ||
+    (Object.getPrototypeOf(params) !== Object.prototype && Object.getPrototypeOf(params) !== null)
+  )
+    throw new ConfigurationError('params must be an object of form fields, e.g. { organization: "org_123" }.');
   for (const [key, value] of Object.entries(params)) {
     if (RESERVED_PARAMS.includes(key)) {
-      throw new ConfigurationError(`params.${key} is reserved: the library sets ${key} itself. Use the clientId, clientSecret and authMethod options instead.`);
+      throw new ConfigurationError(
+        `params.${key} is reserved: the library sets ${key} itself. Use the clientId, clientSecret and authMethod options instead.`,
+      );
     }
     if (typeof value !== 'string') throw new ConfigurationError(`params.${key} must be a string.`);
   }
-  for (const [key, option] of [['scope', 'scope'], ['audience', 'audience'], ['resource', 'resource']] as const) {
-    if (key in params && options[option] !== undefined) throw new ConfigurationError(`params.${key} conflicts with the ${option} option: set it in one place.`);
+  for (const [key, option] of [
+    ['scope', 'scope'],
+    ['audience', 'audience'],
+    ['resource', 'resource'],
+  ] as const) {
+    if (key in params && options[option] !== undefined)
+      throw new ConfigurationError(`params.${key} conflicts with the ${option} option: set it in one place.`);
   }
   if (options.audience !== undefined) nonEmptyString(options.audience, 'audience', 'pass your API identifier.');
   const resource = list(options.resource, 'resource');
@@ -191,7 +238,9 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     try {
       if (new URL(r).hash) throw new Error('fragment');
     } catch {
-      throw new ConfigurationError(`resource ${JSON.stringify(r)} must be an absolute URI without a fragment (RFC 8707 §2).`);
+      throw new ConfigurationError(
+        `resource ${JSON.stringify(r)} must be an absolute URI without a fragment (RFC 8707 §2).`,
+      );
     }
   }
   const httpClient = options.httpClient;
@@ -199,18 +248,33 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     throw new ConfigurationError('httpClient must be an axios instance (axios.create()).');
   }
   const store = options.store;
-  if (store !== undefined && (typeof store !== 'object' || store === null || ['get', 'set', 'delete'].some((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function'))) {
-    throw new ConfigurationError('store must implement the TokenStore interface (get, set, delete), e.g. redisStore(client) from axios-client-credentials/redis.');
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' ||
+      store === null ||
+      ['get', 'set', 'delete'].some((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function'))
+  ) {
+    throw new ConfigurationError(
+      'store must implement the TokenStore interface (get, set, delete), e.g. redisStore(client) from axios-client-credentials/redis.',
+    );
   }
   for (const method of ['lock', 'unlock', 'extendLock', 'waitForChange'] as const) {
     const value = (store as unknown as Record<string, unknown> | undefined)?.[method];
-    if (value !== undefined && typeof value !== 'function') throw new ConfigurationError(`store.${method} must be a function when present.`);
+    if (value !== undefined && typeof value !== 'function')
+      throw new ConfigurationError(`store.${method} must be a function when present.`);
   }
-  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigurationError('now must be a function returning ms since the epoch.');
-  const refreshRatio = options.refreshRatio === false || options.refreshRatio === undefined ? options.refreshRatio : number(options.refreshRatio, 'refreshRatio', 0, { min: 0.05, max: 1 });
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw new ConfigurationError('now must be a function returning ms since the epoch.');
+  const refreshRatio =
+    options.refreshRatio === false || options.refreshRatio === undefined
+      ? options.refreshRatio
+      : number(options.refreshRatio, 'refreshRatio', 0, { min: 0.05, max: 1 });
   const timeoutMs = number(options.timeoutMs, 'timeoutMs', 10_000, { min: 1, max: 2_147_483_647 });
   const encryptionKey = options.encryptionKey;
-  if (encryptionKey !== undefined && !(typeof encryptionKey === 'string' || encryptionKey instanceof Uint8Array) || (encryptionKey !== undefined && encryptionKey.length < 16)) {
+  if (
+    (encryptionKey !== undefined && !(typeof encryptionKey === 'string' || encryptionKey instanceof Uint8Array)) ||
+    (encryptionKey !== undefined && encryptionKey.length < 16)
+  ) {
     throw new ConfigurationError('encryptionKey must be a string or bytes of at least 16 characters.');
   }
   return {
@@ -223,8 +287,10 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     audience: options.audience,
     resource,
     params: { ...params },
-    expiryLeewayMs: number(options.expiryLeewaySeconds, 'expiryLeewaySeconds', 30, { max: MAX_LIFETIME_SECONDS }) * 1000,
-    defaultExpiresInMs: number(options.defaultExpiresInSeconds, 'defaultExpiresInSeconds', 300, { max: MAX_LIFETIME_SECONDS }) * 1000,
+    expiryLeewayMs:
+      number(options.expiryLeewaySeconds, 'expiryLeewaySeconds', 30, { max: MAX_LIFETIME_SECONDS }) * 1000,
+    defaultExpiresInMs:
+      number(options.defaultExpiresInSeconds, 'defaultExpiresInSeconds', 300, { max: MAX_LIFETIME_SECONDS }) * 1000,
     refreshRatio,
     timeoutMs,
     retry: resolveRetry(options.retry),
@@ -233,7 +299,9 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     allowInsecureHttp,
     store,
     storeTimeoutMs: number(options.storeTimeoutMs, 'storeTimeoutMs', 250, { min: 1 }),
-    lockTtlMs: number(options.lockTtlMs, 'lockTtlMs', store?.extendLock ? HEARTBEAT_LOCK_TTL_MS : timeoutMs + 2000, { min: 1 }),
+    lockTtlMs: number(options.lockTtlMs, 'lockTtlMs', store?.extendLock ? HEARTBEAT_LOCK_TTL_MS : timeoutMs + 2000, {
+      min: 1,
+    }),
     encryptionKey,
     now: options.now ?? Date.now,
   };

@@ -37,13 +37,23 @@ export function startServer(handler: Handler): Promise<TestServer> {
  * Starts the server `create` makes (node:http or node:https) on 127.0.0.1 with a free port, recording
  * every request with its body; it is closed by {@link closeAll}.
  */
-export async function serveRecorded(create: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server, protocol: 'http' | 'https', handler: Handler): Promise<TestServer> {
+export async function serveRecorded(
+  create: (listener: (req: IncomingMessage, res: ServerResponse) => void) => Server,
+  protocol: 'http' | 'https',
+  handler: Handler,
+): Promise<TestServer> {
   const requests: SeenRequest[] = [];
   const server = create((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const seen: SeenRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks) };
+      const seen: SeenRequest = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks),
+      };
       requests.push(seen);
       Promise.resolve(handler(seen, res)).catch((error: unknown) => {
         res.statusCode = 500;

@@ -31,7 +31,12 @@ export async function startAuthServer(): Promise<AuthServer> {
     if (reply) return reply(req, res, count);
     const token = `tok-${count}`;
     issued.push(token);
-    json(res, 200, { access_token: token, token_type: 'Bearer', ...(state.expiresIn === undefined ? {} : { expires_in: state.expiresIn }), ...state.extra });
+    json(res, 200, {
+      access_token: token,
+      token_type: 'Bearer',
+      ...(state.expiresIn === undefined ? {} : { expires_in: state.expiresIn }),
+      ...state.extra,
+    });
   });
   const result = server as AuthServer;
   Object.defineProperties(result, {
@@ -79,9 +84,20 @@ export async function startApiServer(auth: AuthServer): Promise<ApiServer> {
       return json(res, 401, { error: 'unauthorized' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
     if (url.pathname.endsWith('/forbidden')) {
-      return json(res, 403, { error: 'forbidden' }, { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="moneyMovement/write"' });
+      return json(
+        res,
+        403,
+        { error: 'forbidden' },
+        { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="moneyMovement/write"' },
+      );
     }
-    json(res, 200, { ok: true, path: req.url, method: req.method, contentType: req.headers['content-type'] ?? null, body: req.body.toString('base64') });
+    json(res, 200, {
+      ok: true,
+      path: req.url,
+      method: req.method,
+      contentType: req.headers['content-type'] ?? null,
+      body: req.body.toString('base64'),
+    });
   });
   const result = server as ApiServer;
   Object.defineProperties(result, {

@@ -95,13 +95,27 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const target = () => (path ? { path } : { host: '127.0.0.1', port: port! });
 
   const args = () => [
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', dir,
-    '--bind', '127.0.0.1',
-    '--protected-mode', 'no',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'no',
     ...(path ? ['--port', '0', '--unixsocket', path, '--unixsocketperm', '700'] : ['--port', String(port)]),
-    ...(cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1'] : []),
+    ...(cluster
+      ? [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, 'nodes.conf'),
+          '--cluster-announce-ip',
+          '127.0.0.1',
+        ]
+      : []),
   ];
 
   /** Spawns redis-server; resolves when ready, rejects with its log if it exits first. */

@@ -57,11 +57,20 @@ export interface DemoServersProcess {
  * Starts demo/serve.ts (the demo's oidc-provider and bank API) in a child process, because jest
  * cannot load those ESM-only packages in-process; resolves once it prints its URLs.
  */
-export async function startDemoServersProcess(credentials: { clientId: string; clientSecret: string; apiKey: string }): Promise<DemoServersProcess> {
+export async function startDemoServersProcess(credentials: {
+  clientId: string;
+  clientSecret: string;
+  apiKey: string;
+}): Promise<DemoServersProcess> {
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'demo/serve.ts'], {
     cwd: ROOT,
-    env: { ...process.env, DEMO_CLIENT_ID: credentials.clientId, DEMO_CLIENT_SECRET: credentials.clientSecret, DEMO_API_KEY: credentials.apiKey },
+    env: {
+      ...process.env,
+      DEMO_CLIENT_ID: credentials.clientId,
+      DEMO_CLIENT_SECRET: credentials.clientSecret,
+      DEMO_API_KEY: credentials.apiKey,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const result = collect(child, started);
@@ -80,7 +89,9 @@ export async function startDemoServersProcess(credentials: { clientId: string; c
       }
     };
     child.stdout?.on('data', onData);
-    void result.then((r) => reject(new Error(`demo/serve.ts exited (${String(r.code)}) before it listened: ${r.stderr}`)));
+    void result.then((r) =>
+      reject(new Error(`demo/serve.ts exited (${String(r.code)}) before it listened: ${r.stderr}`)),
+    );
   });
   return {
     ...urls,

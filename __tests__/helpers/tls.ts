@@ -25,7 +25,23 @@ function openssl(dir: string, args: string[]): void {
 export function makeCa(name = 'axios-client-credentials test CA'): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'acc-ca-'));
   try {
-    openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', 'ca.key', '-out', 'ca.crt']);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ]);
     const ca = { cert: readFileSync(join(dir, 'ca.crt'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
     let serial = 1;
     return {
@@ -37,10 +53,46 @@ export function makeCa(name = 'axios-client-credentials test CA'): TestCa {
           writeFileSync(join(work, 'ca.key'), ca.key, { mode: 0o600 });
           const san = names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
           const usage = client ? 'clientAuth' : 'serverAuth';
-          writeFileSync(join(work, 'ext.cnf'), `subjectAltName=${san}\nextendedKeyUsage=${usage}\nbasicConstraints=CA:FALSE\n`);
-          openssl(work, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${commonName}`, '-keyout', 'leaf.key', '-out', 'leaf.csr']);
-          openssl(work, ['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(serial++), '-days', '2', '-extfile', 'ext.cnf', '-out', 'leaf.crt']);
-          return { cert: readFileSync(join(work, 'leaf.crt'), 'utf8'), key: readFileSync(join(work, 'leaf.key'), 'utf8') };
+          writeFileSync(
+            join(work, 'ext.cnf'),
+            `subjectAltName=${san}\nextendedKeyUsage=${usage}\nbasicConstraints=CA:FALSE\n`,
+          );
+          openssl(work, [
+            'req',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:P-256',
+            '-nodes',
+            '-subj',
+            `/CN=${commonName}`,
+            '-keyout',
+            'leaf.key',
+            '-out',
+            'leaf.csr',
+          ]);
+          openssl(work, [
+            'x509',
+            '-req',
+            '-in',
+            'leaf.csr',
+            '-CA',
+            'ca.crt',
+            '-CAkey',
+            'ca.key',
+            '-set_serial',
+            String(serial++),
+            '-days',
+            '2',
+            '-extfile',
+            'ext.cnf',
+            '-out',
+            'leaf.crt',
+          ]);
+          return {
+            cert: readFileSync(join(work, 'leaf.crt'), 'utf8'),
+            key: readFileSync(join(work, 'leaf.key'), 'utf8'),
+          };
         } finally {
           rmSync(work, { recursive: true, force: true });
         }
@@ -53,5 +105,9 @@ export function makeCa(name = 'axios-client-credentials test CA'): TestCa {
 
 /** Starts a node:https server on 127.0.0.1 with a free port and a certificate from `ca`; it records every request. */
 export function startHttpsServer(ca: TestCa, handler: Handler, options: ServerOptions = {}): Promise<TestServer> {
-  return serveRecorded((listener) => createServer({ ...ca.issue('localhost'), ...options }, listener), 'https', handler);
+  return serveRecorded(
+    (listener) => createServer({ ...ca.issue('localhost'), ...options }, listener),
+    'https',
+    handler,
+  );
 }

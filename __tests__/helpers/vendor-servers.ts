@@ -51,9 +51,12 @@ function basicCredentials(authorization: string | undefined): Credentials | unde
   return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
 }
 
-const form = (req: SeenRequest): Record<string, string> => Object.fromEntries(new URLSearchParams(req.body.toString('utf8')));
-const isForm = (req: SeenRequest) => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
-const same = (a: Credentials | undefined, b: Credentials) => a?.clientId === b.clientId && a.clientSecret === b.clientSecret;
+const form = (req: SeenRequest): Record<string, string> =>
+  Object.fromEntries(new URLSearchParams(req.body.toString('utf8')));
+const isForm = (req: SeenRequest) =>
+  (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const same = (a: Credentials | undefined, b: Credentials) =>
+  a?.clientId === b.clientId && a.clientSecret === b.clientSecret;
 
 interface Routes {
   tokenPath: string;
@@ -80,7 +83,12 @@ async function startVendor(routes: Routes): Promise<VendorServer> {
     }
     json(res, 404, { error: 'not_found' });
   });
-  return Object.assign(server, { tokenUrl: `${server.url}${routes.tokenPath}`, apiUrl: `${server.url}${routes.apiPaths[0]}`, tokenRequests, apiRequests });
+  return Object.assign(server, {
+    tokenUrl: `${server.url}${routes.tokenPath}`,
+    apiUrl: `${server.url}${routes.apiPaths[0]}`,
+    tokenRequests,
+    apiRequests,
+  });
 }
 
 /**
@@ -122,13 +130,30 @@ export async function startOauthV2JwtServer(client: Credentials): Promise<Vendor
     apiPaths: ['/api/v1/accounts', '/api/v1/restricted'],
     token(req, res, fields) {
       if (!same(basicCredentials(req.headers.authorization), client)) {
-        return json(res, 401, { error: 'invalid_client', error_description: 'Invalid client credentials' }, { 'WWW-Authenticate': 'Basic realm="oauth"' });
+        return json(
+          res,
+          401,
+          { error: 'invalid_client', error_description: 'Invalid client credentials' },
+          { 'WWW-Authenticate': 'Basic realm="oauth"' },
+        );
       }
-      if (!isForm(req) || fields['grant_type'] !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
+      if (!isForm(req) || fields['grant_type'] !== 'client_credentials')
+        return json(res, 400, { error: 'unsupported_grant_type' });
       const now = Math.floor(Date.now() / 1000);
-      json(res, 200, { token_type: 'Bearer', expires_in: 3600, access_token: signJwt({ sub: client.clientId, iat: now, exp: now + 3600 }, key) });
+      json(res, 200, {
+        token_type: 'Bearer',
+        expires_in: 3600,
+        access_token: signJwt({ sub: client.clientId, iat: now, exp: now + 3600 }, key),
+      });
     },
-    api: bearerApi(key, () => true, (path) => (path === '/api/v1/restricted' ? { status: 403, body: { error: 'forbidden', message: 'Check account permissions and access.' } } : undefined)),
+    api: bearerApi(
+      key,
+      () => true,
+      (path) =>
+        path === '/api/v1/restricted'
+          ? { status: 403, body: { error: 'forbidden', message: 'Check account permissions and access.' } }
+          : undefined,
+    ),
   });
   return Object.assign(server, { restrictedUrl: `${server.url}/api/v1/restricted` });
 }
@@ -158,19 +183,36 @@ export async function startApplixureServer(options: ApplixureOptions): Promise<V
         failuresLeft--;
         return json(res, options.failFirst!.status, { error: 'temporarily_unavailable' });
       }
-      if (!isForm(req)) return json(res, 400, { error: 'invalid_request', error_description: 'Expected application/x-www-form-urlencoded' });
-      const body = fields['client_id'] !== undefined ? { clientId: fields['client_id'], clientSecret: fields['client_secret'] ?? '' } : undefined;
+      if (!isForm(req))
+        return json(res, 400, {
+          error: 'invalid_request',
+          error_description: 'Expected application/x-www-form-urlencoded',
+        });
+      const body =
+        fields['client_id'] !== undefined
+          ? { clientId: fields['client_id'], clientSecret: fields['client_secret'] ?? '' }
+          : undefined;
       if (!same(basicCredentials(req.headers.authorization) ?? body, options)) {
         return json(res, 400, { error: 'invalid_client', error_description: 'Unknown API credential keypair' });
       }
       if (fields['grant_type'] !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
       const asked = (fields['scope'] ?? '').split(' ').filter(Boolean);
-      if (asked.length === 0) return json(res, 400, { error: 'invalid_scope', error_description: 'No scope requested and no default scopes are defined' });
+      if (asked.length === 0)
+        return json(res, 400, {
+          error: 'invalid_scope',
+          error_description: 'No scope requested and no default scopes are defined',
+        });
       const granted = asked.filter((s) => options.allowedScope.includes(s));
-      if (granted.length === 0) return json(res, 400, { error: 'invalid_scope', error_description: 'None of the requested scopes is allowed' });
+      if (granted.length === 0)
+        return json(res, 400, { error: 'invalid_scope', error_description: 'None of the requested scopes is allowed' });
       const now = Math.floor(Date.now() / 1000);
       const scope = granted.join(' ');
-      json(res, 200, { access_token: signJwt({ sub: options.clientId, scope, iat: now, exp: now + 3600 }, key), token_type: 'bearer', expires_in: 3600, scope });
+      json(res, 200, {
+        access_token: signJwt({ sub: options.clientId, scope, iat: now, exp: now + 3600 }, key),
+        token_type: 'bearer',
+        expires_in: 3600,
+        scope,
+      });
     },
     api: bearerApi(key),
   });
@@ -194,19 +236,35 @@ export async function startLogin3Server(options: Login3Options): Promise<VendorS
     tokenPath: '/oauth/token',
     apiPaths: ['/api/orders'],
     token(req, res, fields) {
-      if (!isForm(req)) return json(res, 400, { error: 'invalid_request', error_description: 'Expected application/x-www-form-urlencoded' });
+      if (!isForm(req))
+        return json(res, 400, {
+          error: 'invalid_request',
+          error_description: 'Expected application/x-www-form-urlencoded',
+        });
       if (fields['grant_type'] !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
       if (!same({ clientId: fields['client_id'] ?? '', clientSecret: fields['client_secret'] ?? '' }, options)) {
         return json(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
       }
-      if (fields['audience'] !== options.audience) return json(res, 403, { error: 'access_denied', error_description: 'Service not enabled within domain' });
+      if (fields['audience'] !== options.audience)
+        return json(res, 403, { error: 'access_denied', error_description: 'Service not enabled within domain' });
       if (options.organization !== undefined && fields['organization'] !== options.organization) {
         return json(res, 400, { error: 'invalid_request', error_description: 'organization is required' });
       }
       const now = Math.floor(Date.now() / 1000);
-      const claims = { sub: `${options.clientId}@clients`, aud: options.audience, iat: now, exp: now + 86400, ...(options.organization ? { org_id: options.organization } : {}) };
+      const claims = {
+        sub: `${options.clientId}@clients`,
+        aud: options.audience,
+        iat: now,
+        exp: now + 86400,
+        ...(options.organization ? { org_id: options.organization } : {}),
+      };
       json(res, 200, { access_token: signJwt(claims, key), token_type: 'Bearer', expires_in: 86400 });
     },
-    api: bearerApi(key, (claims) => claims['aud'] === options.audience && (options.organization === undefined || claims['org_id'] === options.organization)),
+    api: bearerApi(
+      key,
+      (claims) =>
+        claims['aud'] === options.audience &&
+        (options.organization === undefined || claims['org_id'] === options.organization),
+    ),
   });
 }

@@ -22,8 +22,12 @@ const provider = (extra: Partial<ConstructorParameters<typeof ClientCredentialsP
 
 it('gets the token_endpoint by GET on the OIDC discovery URL of the root authority, then posts to it', async () => {
   await provider().getToken();
-  expect(server.discoveryRequests.map((r) => `${r.method} ${server.origin}${r.url}`)).toEqual([`GET ${server.discoveryUrl}`]);
-  expect(server.tokenRequests.map((r) => `${r.method} ${server.origin}${r.url}`)).toEqual([`POST ${server.tokenEndpoint}`]);
+  expect(server.discoveryRequests.map((r) => `${r.method} ${server.origin}${r.url}`)).toEqual([
+    `GET ${server.discoveryUrl}`,
+  ]);
+  expect(server.tokenRequests.map((r) => `${r.method} ${server.origin}${r.url}`)).toEqual([
+    `POST ${server.tokenEndpoint}`,
+  ]);
 });
 
 it('sends Authorization: Basic base64(client-id:client-secret), for the document example c3793a03-1234-4179:843f-6ad71454858b', async () => {

@@ -3,7 +3,14 @@
  * (/work/shared/vendor-docs/applixure-client-credentials.txt).
  */
 import axios from 'axios';
-import { attachAuth, ClientCredentialsProvider, hasScope, TokenEndpointError, type RetryEvent, type TokenEvent } from '../../src/index.js';
+import {
+  attachAuth,
+  ClientCredentialsProvider,
+  hasScope,
+  TokenEndpointError,
+  type RetryEvent,
+  type TokenEvent,
+} from '../../src/index.js';
 import { basicOf, formOf, rejectionOf } from '../helpers/vendors/common.js';
 import { startApplixureServer, type ApplixureServer } from '../helpers/vendors/applixure.js';
 
@@ -16,12 +23,20 @@ beforeEach(async () => {
 });
 
 const provider = (extra: Partial<ConstructorParameters<typeof ClientCredentialsProvider>[0]> = {}) =>
-  new ClientCredentialsProvider({ tokenUrl: server.tokenUrl, clientId: key.keyId, clientSecret: key.keySecret, scope, ...extra });
+  new ClientCredentialsProvider({
+    tokenUrl: server.tokenUrl,
+    clientId: key.keyId,
+    clientSecret: key.keySecret,
+    scope,
+    ...extra,
+  });
 
 it('sends the payload of the document example: grant_type=client_credentials&scope=account-all%3Aread+account-data%3Amanage', async () => {
   await provider().getToken();
   const request = server.tokenRequests[0]!;
-  expect(request.body.toString('utf8')).toBe('grant_type=client_credentials&scope=account-all%3Aread+account-data%3Amanage');
+  expect(request.body.toString('utf8')).toBe(
+    'grant_type=client_credentials&scope=account-all%3Aread+account-data%3Amanage',
+  );
   expect(request.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
 });
 
@@ -38,7 +53,13 @@ it('exposes a granted subset of the scopes asked on the token, on the token even
   tokens.on('token', (e) => events.push(e));
   const token = await tokens.getToken();
   expect(token.scope).toEqual(['account-all:read']);
-  expect(events).toEqual([expect.objectContaining({ scope: ['account-all:read'], requestedScope: scope, missingScope: ['account-data:manage'] })]);
+  expect(events).toEqual([
+    expect.objectContaining({
+      scope: ['account-all:read'],
+      requestedScope: scope,
+      missingScope: ['account-data:manage'],
+    }),
+  ]);
   expect(hasScope(token, 'account-all:read')).toBe(true);
   expect(hasScope(token, 'account-data:manage')).toBe(false);
   expect(hasScope(token, scope)).toBe(false);
@@ -108,5 +129,10 @@ it('can send the key in the body (client_secret_post), which the document accept
   await provider({ authMethod: 'client_secret_post' }).getToken();
   const request = server.tokenRequests[0]!;
   expect(request.headers.authorization).toBeUndefined();
-  expect(formOf(request)).toEqual({ grant_type: 'client_credentials', scope: scope.join(' '), client_id: key.keyId, client_secret: key.keySecret });
+  expect(formOf(request)).toEqual({
+    grant_type: 'client_credentials',
+    scope: scope.join(' '),
+    client_id: key.keyId,
+    client_secret: key.keySecret,
+  });
 });

@@ -16,21 +16,38 @@ beforeEach(async () => {
 });
 
 const provider = (extra: Partial<ConstructorParameters<typeof ClientCredentialsProvider>[0]> = {}) =>
-  new ClientCredentialsProvider({ tokenUrl: server.tokenUrl, ...client, authMethod: 'client_secret_post', audience, ...extra });
+  new ClientCredentialsProvider({
+    tokenUrl: server.tokenUrl,
+    ...client,
+    authMethod: 'client_secret_post',
+    audience,
+    ...extra,
+  });
 
 it('posts grant_type, client_id, client_secret and audience as form fields, with no Authorization header (client_secret_post)', async () => {
   await provider().getToken();
   const request = server.tokenRequests[0]!;
   expect(request.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
   expect(request.headers.authorization).toBeUndefined();
-  expect(formOf(request)).toEqual({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, audience });
+  expect(formOf(request)).toEqual({
+    grant_type: 'client_credentials',
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    audience,
+  });
 });
 
 it('adds the optional organization field through params', async () => {
   const api = axios.create({ baseURL: server.apiUrl });
   attachAuth(api, provider({ params: { organization: 'org_W2Yx4kJ8' } }));
   const answer = await api.get('');
-  expect(formOf(server.tokenRequests[0]!)).toEqual({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, audience, organization: 'org_W2Yx4kJ8' });
+  expect(formOf(server.tokenRequests[0]!)).toEqual({
+    grant_type: 'client_credentials',
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    audience,
+    organization: 'org_W2Yx4kJ8',
+  });
   expect(answer.data).toEqual({ ok: true, org: 'org_W2Yx4kJ8' });
 });
 
@@ -52,5 +69,7 @@ it('calls the API with authorization: Bearer ACCESS_TOKEN, a JWT for the audienc
   const api = axios.create({ baseURL: server.apiUrl });
   attachAuth(api, provider());
   expect((await api.get('')).status).toBe(200);
-  expect(server.apiCalls).toEqual([{ status: 200, claims: expect.objectContaining({ aud: audience, sub: `${client.clientId}@clients` }) }]);
+  expect(server.apiCalls).toEqual([
+    { status: 200, claims: expect.objectContaining({ aud: audience, sub: `${client.clientId}@clients` }) },
+  ]);
 });

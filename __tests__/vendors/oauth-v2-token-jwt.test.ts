@@ -3,7 +3,15 @@
  * says (/work/shared/vendor-docs/oauth-v2-token-jwt-api.txt); the API verifies every JWT with jose.
  */
 import axios from 'axios';
-import { AuthenticationError, attachAuth, ClientCredentialsProvider, PermissionError, TokenEndpointError, type DeniedEvent, type ReplayEvent } from '../../src/index.js';
+import {
+  AuthenticationError,
+  attachAuth,
+  ClientCredentialsProvider,
+  PermissionError,
+  TokenEndpointError,
+  type DeniedEvent,
+  type ReplayEvent,
+} from '../../src/index.js';
 import { basicOf, rejectionOf } from '../helpers/vendors/common.js';
 import { startOauthV2JwtServer, type OauthV2JwtOptions } from '../helpers/vendors/oauth-v2-token-jwt.js';
 
@@ -12,7 +20,11 @@ const client = { clientId: 'my-chosen-id', clientSecret: 'NgXCXRKc-Mz0Yjw_secret
 
 async function setup(options: Partial<OauthV2JwtOptions> = {}, secret = client.clientSecret) {
   const server = await startOauthV2JwtServer({ ...client, ...options });
-  const provider = new ClientCredentialsProvider({ tokenUrl: server.tokenUrl, clientId: client.clientId, clientSecret: secret });
+  const provider = new ClientCredentialsProvider({
+    tokenUrl: server.tokenUrl,
+    clientId: client.clientId,
+    clientSecret: secret,
+  });
   return { server, provider };
 }
 
@@ -30,7 +42,13 @@ describe('the token request', () => {
     const { server, provider } = await setup({}, 'wrong-secret');
     const error = await rejectionOf(provider.getToken());
     expect(error).toBeInstanceOf(TokenEndpointError);
-    expect(error).toMatchObject({ status: 401, error: 'invalid_client', errorDescription: 'Invalid client credentials', attempts: 1, retryable: false });
+    expect(error).toMatchObject({
+      status: 401,
+      error: 'invalid_client',
+      errorDescription: 'Invalid client credentials',
+      attempts: 1,
+      retryable: false,
+    });
     expect(server.tokenRequests).toHaveLength(1);
     expect((error as Error).message).not.toContain('wrong-secret');
   });

@@ -8,7 +8,11 @@ const BURST = 1000;
 async function measure(create) {
   return withServers({}, async ({ auth, api }) => {
     const stack = create({ tokenUrl: auth.tokenUrl, baseURL: api.url });
-    const results = await within(Promise.allSettled(Array.from({ length: BURST }, () => stack.api.get('/accounts'))), 30_000, 'cold burst');
+    const results = await within(
+      Promise.allSettled(Array.from({ length: BURST }, () => stack.api.get('/accounts'))),
+      30_000,
+      'cold burst',
+    );
     return { tokenRequests: auth.requests, ok: results.filter((r) => r.status === 'fulfilled').length };
   });
 }

@@ -37,7 +37,11 @@ export async function timedRound(run, api, n) {
  * Warms every stack, then runs `rounds` alternating rounds of `perRound` requests per stack (the
  * order rotates each round). Returns, per stack, the µs per request of each round.
  */
-export async function alternatingRounds(stacks, run, { rounds = ROUNDS, perRound = PER_ROUND, warmUp = WARM_UP, label = '' } = {}) {
+export async function alternatingRounds(
+  stacks,
+  run,
+  { rounds = ROUNDS, perRound = PER_ROUND, warmUp = WARM_UP, label = '' } = {},
+) {
   const names = Object.keys(stacks);
   for (const name of names) await run(stacks[name].api, warmUp);
   const cpu = Object.fromEntries(names.map((name) => [name, []]));
@@ -88,7 +92,8 @@ export async function cpu() {
       const added = (name) => median(perRequest[name].map((v, i) => v - perRequest.bare[i]));
       rows.push({
         id: mode === 'sequential' ? '3a' : '3b',
-        label: mode === 'sequential' ? 'CPU/request cached, sequential, ÷ bare' : 'CPU/request cached, concurrent, ÷ bare',
+        label:
+          mode === 'sequential' ? 'CPU/request cached, sequential, ÷ bare' : 'CPU/request cached, concurrent, ÷ bare',
         name: `CPU per request, token cached, ${mode === 'sequential' ? 'sequential (awaited one by one)' : `concurrent (${WIDTH} at a time)`}, ratio to bare axios`,
         ours: round(ratio('ours'), 3),
         peer: round(ratio('peer'), 3),
@@ -101,7 +106,8 @@ export async function cpu() {
         method: `Adapter answers at once (no network); ${WARM_UP} warm-up requests per stack, then ${ROUNDS} alternating rounds of ${PER_ROUND} requests per stack (order rotated, gc before each); process.cpuUsage() user+system per request; µs = median round; ratio = median over rounds of (stack / bare axios with a fixed Authorization header) in the same round.`,
       });
     }
-    if (auth.requests !== tokensAfterWarm) throw new Error(`token requests during the CPU rounds: ${auth.requests - tokensAfterWarm}`);
+    if (auth.requests !== tokensAfterWarm)
+      throw new Error(`token requests during the CPU rounds: ${auth.requests - tokensAfterWarm}`);
     return rows;
   });
 }

@@ -32,7 +32,9 @@ async function measure(create) {
       rejected: rejected.length,
       lastRejectMs: Math.max(...settled.map((s) => s.at - start)),
       apiRequests: api.requests,
-      errors: Object.entries(names).map(([n, c]) => `${c}× ${n}`).join(', '),
+      errors: Object.entries(names)
+        .map(([n, c]) => `${c}× ${n}`)
+        .join(', '),
     };
   });
 }
@@ -62,7 +64,11 @@ export async function failingEndpoint() {
       oursText: `${round(ours.lastRejectMs, 0)} ms (${ours.rejected}/${BURST} rejected)`,
       peerText: `${round(peer.lastRejectMs, 0)} ms (${peer.rejected}/${BURST} rejected)`,
       target: `≤ 10000 ms, ${BURST}/${BURST} rejected, 0 API requests`,
-      pass: ours.lastRejectMs <= 10_000 && ours.rejected === BURST && ours.apiRequests === 0 && /^\d+× TokenEndpointError$/.test(ours.errors),
+      pass:
+        ours.lastRejectMs <= 10_000 &&
+        ours.rejected === BURST &&
+        ours.apiRequests === 0 &&
+        /^\d+× TokenEndpointError$/.test(ours.errors),
       method,
     },
   ];

@@ -50,17 +50,26 @@ const HAND_OVERS = 30;
 const WORKER = fileURLToPath(new URL('../fleet-worker.mjs', import.meta.url));
 
 function startWorker(config) {
-  const child = fork(WORKER, [JSON.stringify(config)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(WORKER, [JSON.stringify(config)], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const waiters = [];
   child.on('message', (message) => waiters.shift()?.resolve(message));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.once('exit', (code, signal) => {
-    for (const w of waiters.splice(0)) w.reject(new Error(`fleet worker ${child.pid} exited (${code ?? signal}) while the bench waited for: ${w.what}`));
+    for (const w of waiters.splice(0))
+      w.reject(new Error(`fleet worker ${child.pid} exited (${code ?? signal}) while the bench waited for: ${w.what}`));
   });
   return {
     child,
     exited,
-    next: (what, ms = 40_000) => within(new Promise((resolve, reject) => waiters.push({ resolve, reject, what })), ms, `fleet worker ${child.pid}: ${what}`),
+    next: (what, ms = 40_000) =>
+      within(
+        new Promise((resolve, reject) => waiters.push({ resolve, reject, what })),
+        ms,
+        `fleet worker ${child.pid}: ${what}`,
+      ),
     send: (message) => child.send(message),
   };
 }
@@ -99,18 +108,40 @@ async function runRound(workers, message) {
  */
 export async function fleet({ redisPath }) {
   return withServers({ delayMs: TOKEN_DELAY_MS }, async ({ auth, api }) => {
-    const workers = Array.from({ length: PROCESSES }, () => startWorker({ tokenUrl: auth.tokenUrl, apiUrl: api.url, redisPath }));
+    const workers = Array.from({ length: PROCESSES }, () =>
+      startWorker({ tokenUrl: auth.tokenUrl, apiUrl: api.url, redisPath }),
+    );
     try {
-      await all(workers.map((w) => w.next('start', 30_000).then((m) => m.type === 'ready' || Promise.reject(new Error(`worker: ${JSON.stringify(m)}`)))));
+      await all(
+        workers.map((w) =>
+          w
+            .next('start', 30_000)
+            .then((m) => m.type === 'ready' || Promise.reject(new Error(`worker: ${JSON.stringify(m)}`))),
+        ),
+      );
       const offsets = [];
       for (const w of workers) offsets.push(await clockOffset(w));
 
       const results = {};
       for (const [plan, r] of schedule(PLAN)) {
         if (isRedis(plan) && !redisPath) continue;
-        const res = (results[plan.name] ??= { tokenRequests: [], ok: 0, sent: 0, waits: [], late: 0, failures: [], storeErrors: [] });
+        const res = (results[plan.name] ??= {
+          tokenRequests: [],
+          ok: 0,
+          sent: 0,
+          waits: [],
+          late: 0,
+          failures: [],
+          storeErrors: [],
+        });
         const before = auth.requests;
-        const message = { type: 'round', round: r, stack: plan.stack, prefix: `bench:${plan.name}:${r}:`, concurrency: plan.concurrency };
+        const message = {
+          type: 'round',
+          round: r,
+          stack: plan.stack,
+          prefix: `bench:${plan.name}:${r}:`,
+          concurrency: plan.concurrency,
+        };
         const replies = await runRound(workers, message);
         res.tokenRequests.push(auth.requests - before);
         res.sent += PROCESSES * plan.concurrency;
@@ -121,7 +152,10 @@ export async function fleet({ redisPath }) {
         }
         if (!isRedis(plan)) continue;
         // Clocks moved onto this process's: the first grant, then every process that took the token from the store.
-        const aligned = replies.map((reply, i) => ({ goAt: reply.goAt + offsets[i], token: reply.firstToken && { ...reply.firstToken, at: reply.firstToken.at + offsets[i] } }));
+        const aligned = replies.map((reply, i) => ({
+          goAt: reply.goAt + offsets[i],
+          token: reply.firstToken && { ...reply.firstToken, at: reply.firstToken.at + offsets[i] },
+        }));
         const grants = aligned.filter((a) => a.token?.source === 'grant').map((a) => a.token.at);
         if (grants.length === 0) continue;
         const fetchedAt = Math.min(...grants);
@@ -172,7 +206,8 @@ async function handOvers(tokenUrl, redisPath) {
         const held = holder.getToken();
         await sleep(20); // the holder has the lock and waits for the token endpoint (100 ms)
         await Promise.all([held, waiter.getToken()]);
-        if (events[0]?.source === 'grant' && events[1]?.source === 'store') waits[mode].push(events[1].at - events[0].at);
+        if (events[0]?.source === 'grant' && events[1]?.source === 'store')
+          waits[mode].push(events[1].at - events[0].at);
       }
     }
   } finally {
@@ -195,9 +230,13 @@ export function fleetRows(results, pending) {
   const redisPoll = results['ours-redis-poll'];
   const waitMethod = `From the fetching process's \`token\` event (source grant, as the token arrives, before it is written to Redis) to each waiting process's \`token\` event (source store); process clocks aligned to the bench's by the best of 5 IPC round trips each. Only processes that started before the token was fetched count. Waiting processes are woken by the store's change notification (a marker \`set\` publishes; received on a subscriber connection of the store's own, which every round, a new store, opens at its first wait); the polling baseline is the same store without \`waitForChange\` (the provider reads Redis every 10 ms, the store's default \`pollIntervalMs\`), its rounds alternating with these. Issue 10 target: p99 ≤ 20 ms under the 8×100 load.`;
   const errorsText = (r) =>
-    r.storeErrors.length ? `${r.storeErrors.length} provider error events, first: ${r.storeErrors[0]}` : 'no provider error events';
-  const waitText = (r) => (r.waits.length ? `${round(percentile(r.waits, 50), 1)} / ${round(percentile(r.waits, 99), 1)} ms` : 'no samples');
-  const waitNote = (r) => `${r.waits.length} samples over ${r.tokenRequests.length} rounds, max ${round(Math.max(...r.waits), 1)} ms; token requests per round: ${r.tokenRequests.join(', ')}; ${okText(r)}; ${errorsText(r)}`;
+    r.storeErrors.length
+      ? `${r.storeErrors.length} provider error events, first: ${r.storeErrors[0]}`
+      : 'no provider error events';
+  const waitText = (r) =>
+    r.waits.length ? `${round(percentile(r.waits, 50), 1)} / ${round(percentile(r.waits, 99), 1)} ms` : 'no samples';
+  const waitNote = (r) =>
+    `${r.waits.length} samples over ${r.tokenRequests.length} rounds, max ${round(Math.max(...r.waits), 1)} ms; token requests per round: ${r.tokenRequests.join(', ')}; ${okText(r)}; ${errorsText(r)}`;
   /** A figure-9 row: p50/p99 wait of the processes that took another's token, notified, next to polling in the same run. */
   const waitRow = (id, label, what, r, poll, rowMethod) => ({
     id,
@@ -217,7 +256,11 @@ export function fleetRows(results, pending) {
       label: 'Fleet 8×100 cold, Redis: token requests',
       name: `Fleet ${PROCESSES}×${CONCURRENCY} cold: token requests with the Redis store`,
       ours: pending ?? first(redis),
-      oursText: pending ?? (redis.tokenRequests.every((n) => n === first(redis)) ? String(first(redis)) : `${first(redis)} (rounds: ${redis.tokenRequests.join(', ')})`),
+      oursText:
+        pending ??
+        (redis.tokenRequests.every((n) => n === first(redis))
+          ? String(first(redis))
+          : `${first(redis)} (rounds: ${redis.tokenRequests.join(', ')})`),
       peer: 'n/a (no sharing)',
       target: '1',
       pass: pending ? null : redis.tokenRequests.every((n) => n === 1) && redis.ok === redis.sent,
@@ -236,14 +279,31 @@ export function fleetRows(results, pending) {
       method,
     },
     handOverRow(results.handOver, pending),
-    waitRow('9a', 'Fleet wait for shared token p50/p99 (8×1)', `${PROCESSES} processes × 1 request`, light, lightPoll, waitMethod),
-    waitRow('9b', 'Same, under 8×100 load', `in the ${PROCESSES}×${CONCURRENCY} rounds (2 cores, 9 busy processes)`, redis, redisPoll, `${waitMethod} Here every process also sends ${CONCURRENCY} API requests as soon as it has the token, so CPU contention is part of the figure.`),
+    waitRow(
+      '9a',
+      'Fleet wait for shared token p50/p99 (8×1)',
+      `${PROCESSES} processes × 1 request`,
+      light,
+      lightPoll,
+      waitMethod,
+    ),
+    waitRow(
+      '9b',
+      'Same, under 8×100 load',
+      `in the ${PROCESSES}×${CONCURRENCY} rounds (2 cores, 9 busy processes)`,
+      redis,
+      redisPoll,
+      `${waitMethod} Here every process also sends ${CONCURRENCY} API requests as soon as it has the token, so CPU contention is part of the figure.`,
+    ),
   ];
 }
 
 /** The figure-9c row: p50 / p90 / max of the hand-over alone, notified next to polling. */
 function handOverRow(waits, pending) {
-  const text = (w) => (w.length ? `${round(percentile(w, 50), 2)} / ${round(percentile(w, 90), 2)} / ${round(Math.max(...w), 2)} ms` : 'no samples');
+  const text = (w) =>
+    w.length
+      ? `${round(percentile(w, 50), 2)} / ${round(percentile(w, 90), 2)} / ${round(Math.max(...w), 2)} ms`
+      : 'no samples';
   const ok = !pending && waits.notified.length > 0 && waits.polling.length > 0;
   return {
     id: '9c',
@@ -254,7 +314,9 @@ function handOverRow(waits, pending) {
     peer: 'n/a (no sharing)',
     target: 'p50 below polling',
     pass: pending ? null : ok && percentile(waits.notified, 50) < percentile(waits.polling, 50),
-    note: pending ? undefined : `${waits.notified.length} notified and ${waits.polling.length} polling hand-overs, alternating`,
+    note: pending
+      ? undefined
+      : `${waits.notified.length} notified and ${waits.polling.length} polling hand-overs, alternating`,
     method: `${HAND_OVERS} hand-overs each way. Two providers in the bench process, each with its own ioredis client and a new store (a new key prefix, so the waiter's subscriber connection is opened by its first wait, as in the fleet's rounds): the holder asks first; 20 ms later, while its token request (${TOKEN_DELAY_MS} ms) runs, the waiter asks, finds the lock held and waits. From the holder's \`token\` event (grant) to the waiter's (store). Polling: the same store without \`waitForChange\` (every 10 ms). No other process of the bench competes for the cores, so this is the mechanism; 9a and 9b are the fleet on 2 cores.`,
   };
 }

@@ -19,7 +19,11 @@ async function settledHeap() {
 }
 
 async function burst(api, n) {
-  const results = await within(Promise.allSettled(Array.from({ length: n }, () => api.get('/accounts'))), 60_000, 'heap burst');
+  const results = await within(
+    Promise.allSettled(Array.from({ length: n }, () => api.get('/accounts'))),
+    60_000,
+    'heap burst',
+  );
   return results.filter((r) => r.status === 'fulfilled').length;
 }
 

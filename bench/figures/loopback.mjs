@@ -84,10 +84,19 @@ export async function loopback() {
       for (const stack of Object.values(stacks)) await stack.api.get('/accounts');
       const tokensAfterWarm = auth.requests;
       const before = await apiServer.stats();
-      const { wall, cpu } = await alternatingRounds(stacks, modes.sequential, { rounds: ROUNDS, perRound: PER_ROUND, warmUp: WARM_UP, label: 'loopback' });
+      const { wall, cpu } = await alternatingRounds(stacks, modes.sequential, {
+        rounds: ROUNDS,
+        perRound: PER_ROUND,
+        warmUp: WARM_UP,
+        label: 'loopback',
+      });
       const after = await apiServer.stats();
-      if (auth.requests !== tokensAfterWarm) throw new Error(`token requests during the loopback rounds: ${auth.requests - tokensAfterWarm}`);
-      if (after.withoutBearer !== before.withoutBearer) throw new Error(`${after.withoutBearer - before.withoutBearer} loopback requests arrived without a Bearer token`);
+      if (auth.requests !== tokensAfterWarm)
+        throw new Error(`token requests during the loopback rounds: ${auth.requests - tokensAfterWarm}`);
+      if (after.withoutBearer !== before.withoutBearer)
+        throw new Error(
+          `${after.withoutBearer - before.withoutBearer} loopback requests arrived without a Bearer token`,
+        );
       const ratios = (perRound, name) => perRound[name].map((v, i) => v / perRound.bare[i]);
       const ratio = (perRound, name) => median(ratios(perRound, name));
       const spread = (perRound, name) => {

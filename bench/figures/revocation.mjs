@@ -12,7 +12,11 @@ async function measure(create) {
     auth.revokeAll();
     const tokensBefore = auth.requests;
     const unauthorizedBefore = api.unauthorized;
-    const results = await within(Promise.allSettled(Array.from({ length: BURST }, () => stack.api.get('/accounts'))), 60_000, '401 burst');
+    const results = await within(
+      Promise.allSettled(Array.from({ length: BURST }, () => stack.api.get('/accounts'))),
+      60_000,
+      '401 burst',
+    );
     return {
       tokenRequests: auth.requests - tokensBefore,
       ok: results.filter((r) => r.status === 'fulfilled' && r.value.status === 200).length,

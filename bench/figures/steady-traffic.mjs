@@ -28,7 +28,12 @@ function drive(stack) {
       }
       const id = String(i++);
       starts.set(id, now());
-      requests.push(stack.api.get('/accounts', { headers: { 'x-bench-id': id } }).then((r) => r.status, (e) => e?.response?.status ?? 'error'));
+      requests.push(
+        stack.api.get('/accounts', { headers: { 'x-bench-id': id } }).then(
+          (r) => r.status,
+          (e) => e?.response?.status ?? 'error',
+        ),
+      );
     }, INTERVAL_MS);
   });
 }
@@ -86,7 +91,10 @@ async function longTokens(create) {
         while (grantTimes.length < auth.requests) grantTimes.push(virtual);
       }
       const span = grantTimes.at(-1) - grantTimes[0];
-      return { grants: auth.requests, perLifetime: span > 0 ? ((grantTimes.length - 1) * LONG_LIFETIME_S * 1000) / span : NaN };
+      return {
+        grants: auth.requests,
+        perLifetime: span > 0 ? ((grantTimes.length - 1) * LONG_LIFETIME_S * 1000) / span : NaN,
+      };
     } finally {
       Date.now = realNow;
     }

@@ -20,7 +20,8 @@ const WARM_UP = 5_000;
 async function commandCalls(redis) {
   const text = await redis.info('commandstats');
   let calls = 0;
-  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (match[1] !== 'info') calls += Number(match[2]);
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    if (match[1] !== 'info') calls += Number(match[2]);
   return calls;
 }
 
@@ -34,7 +35,9 @@ export async function storeLatency({ redisPath, redisStore }) {
       const stacks = {
         bare: createBare({ baseURL, adapter: instantAdapter }),
         memory: createOurs(options),
-        ...(client ? { redis: createOurs({ ...options, store: redisStore(client, { prefix: 'bench:latency:' }) }) } : {}),
+        ...(client
+          ? { redis: createOurs({ ...options, store: redisStore(client, { prefix: 'bench:latency:' }) }) }
+          : {}),
         peer: createPeer(options),
       };
       for (const stack of Object.values(stacks)) await stack.api.get('/accounts');
@@ -42,14 +45,22 @@ export async function storeLatency({ redisPath, redisStore }) {
       // the lock; the counted window starts once Redis holds the token and no lock.
       if (client) {
         for (let i = 0; i < 200; i++) {
-          const [tokens, locks] = await Promise.all([client.keys('bench:latency:*:token'), client.keys('bench:latency:*:lock')]);
+          const [tokens, locks] = await Promise.all([
+            client.keys('bench:latency:*:token'),
+            client.keys('bench:latency:*:lock'),
+          ]);
           if (tokens.length > 0 && locks.length === 0) break;
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
       }
       const callsBefore = client ? await commandCalls(client) : 0;
       const tokensBefore = auth.requests;
-      const { wall, cpu } = await alternatingRounds(stacks, modes.sequential, { rounds: ROUNDS, perRound: PER_ROUND, warmUp: WARM_UP, label: 'latency' });
+      const { wall, cpu } = await alternatingRounds(stacks, modes.sequential, {
+        rounds: ROUNDS,
+        perRound: PER_ROUND,
+        warmUp: WARM_UP,
+        label: 'latency',
+      });
       const redisCalls = client ? (await commandCalls(client)) - callsBefore : undefined;
       if (auth.requests !== tokensBefore) throw new Error('token requests during the latency rounds');
       const names = Object.keys(stacks);

@@ -78,10 +78,15 @@ export function worstParse(parse, headers, runs = RUNS) {
 }
 
 export async function wwwAuthenticate() {
-  const { parseChallenges } = await import(new URL('../../dist/esm/interceptors/www-authenticate.js', import.meta.url).href);
+  const { parseChallenges } = await import(
+    new URL('../../dist/esm/interceptors/www-authenticate.js', import.meta.url).href
+  );
   const at60 = worstParse(parseChallenges, adversarialHeaders(SIZE));
   const at600 = worstParse(parseChallenges, adversarialHeaders(LARGE_SIZE));
-  const list = (result) => Object.entries(result.medians).map(([name, ms]) => `${JSON.stringify(name)} ${round(ms, 3)}`).join(', ');
+  const list = (result) =>
+    Object.entries(result.medians)
+      .map(([name, ms]) => `${JSON.stringify(name)} ${round(ms, 3)}`)
+      .join(', ');
   return [
     {
       id: '10',

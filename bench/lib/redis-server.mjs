@@ -25,7 +25,10 @@ export async function startRedisServer({ timeoutMs = 10_000 } = {}) {
   try {
     await new Promise((resolve, reject) => {
       let log = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server not ready within ${timeoutMs} ms:\n${log}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`redis-server not ready within ${timeoutMs} ms:\n${log}`)),
+        timeoutMs,
+      );
       const onData = (chunk) => {
         log += chunk;
         if (READY.test(log)) {

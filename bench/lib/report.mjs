@@ -9,14 +9,25 @@ export function verdict(row) {
 
 function table(headers, lines) {
   const widths = headers.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i].length)));
-  const format = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const format = (cells) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [format(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...lines.map(format)].join('\n');
 }
 
 export function renderTable(rows) {
   return table(
     ['#', 'Figure', 'Ours', 'Peer stack', 'Target', 'Ours'],
-    rows.map((row) => [row.id, row.label ?? row.name, text(row.oursText ?? row.ours), text(row.peerText ?? row.peer), text(row.target), verdict(row)]),
+    rows.map((row) => [
+      row.id,
+      row.label ?? row.name,
+      text(row.oursText ?? row.ours),
+      text(row.peerText ?? row.peer),
+      text(row.target),
+      verdict(row),
+    ]),
   );
 }
 

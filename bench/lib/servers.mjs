@@ -72,8 +72,12 @@ export async function startAuthServer({ delayMs = 20, expiresInS = 3600 } = {}) 
     auth.requests++;
     const form = new URLSearchParams(await readBody(req));
     if (auth.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, auth.delayMs));
-    const json = (status, body) => res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-    if (auth.mode === 'fail') return json(500, { error: 'server_error', error_description: 'benchmark: always failing' });
+    const json = (status, body) =>
+      res
+        .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(body));
+    if (auth.mode === 'fail')
+      return json(500, { error: 'server_error', error_description: 'benchmark: always failing' });
     const { id, secret } = credentials(req, form);
     if (form.get('grant_type') !== 'client_credentials' || id !== CLIENT.id || secret !== CLIENT.secret) {
       return json(401, { error: 'invalid_client' });
@@ -110,7 +114,9 @@ export async function startApiServer(auth) {
     if (api.tracing) api.trace.push({ id: req.headers['x-bench-id'], token, at: now(), status: ok ? 200 : 401 });
     if (!ok) {
       api.unauthorized++;
-      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
+      res
+        .writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' })
+        .end('{"error":"invalid_token"}');
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');

@@ -69,5 +69,7 @@ export function createPeer({ tokenUrl, baseURL, adapter }) {
 
 /** Plain axios with a fixed Authorization header: no token logic at all. */
 export function createBare({ baseURL, adapter, token = 'fixed-token' }) {
-  return { api: axios.create({ baseURL, ...(adapter ? { adapter } : {}), headers: { Authorization: `Bearer ${token}` } }) };
+  return {
+    api: axios.create({ baseURL, ...(adapter ? { adapter } : {}), headers: { Authorization: `Bearer ${token}` } }),
+  };
 }

@@ -45,7 +45,13 @@ for (const dir of ['client', 'core']) {
   for (const name of readdirSync(join(output, dir))) {
     const file = join(output, dir, name);
     const text = readFileSync(file, 'utf8');
-    writeFileSync(file, text.replace(/^(\/\/ This file is auto-generated[^\n]*\n)/, '$1// @ts-nocheck: hey-api runtime, see examples/apiture/generate.mjs\n'));
+    writeFileSync(
+      file,
+      text.replace(
+        /^(\/\/ This file is auto-generated[^\n]*\n)/,
+        '$1// @ts-nocheck: hey-api runtime, see examples/apiture/generate.mjs\n',
+      ),
+    );
   }
 }
 console.log(`generated ${output}`);

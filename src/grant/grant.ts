@@ -35,7 +35,15 @@ export interface HttpContext {
 }
 
 export type Exchange =
-  | { kind: 'answer'; status: number; headers: AxiosResponse['headers']; text: string; sentAt: number; attempts: number; startedAt: number }
+  | {
+      kind: 'answer';
+      status: number;
+      headers: AxiosResponse['headers'];
+      text: string;
+      sentAt: number;
+      attempts: number;
+      startedAt: number;
+    }
   | { kind: 'network'; reason: string; message: string; cause: Error; attempts: number };
 
 /**
@@ -43,7 +51,11 @@ export type Exchange =
  * (network errors, timeouts, retryable statuses) with backoff. Returns the
  * last answer, whatever its status, or the last network failure.
  */
-export async function sendWithRetry(ctx: HttpContext, config: AxiosRequestConfig & { url: string }, kind: RetryInfo['request']): Promise<Exchange> {
+export async function sendWithRetry(
+  ctx: HttpContext,
+  config: AxiosRequestConfig & { url: string },
+  kind: RetryInfo['request'],
+): Promise<Exchange> {
   const startedAt = ctx.now();
   for (let attempt = 1; ; attempt++) {
     const sentAt = ctx.now();
@@ -68,14 +80,23 @@ export async function sendWithRetry(ctx: HttpContext, config: AxiosRequestConfig
       });
       const text = bodyText(response.data);
       if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new Error('maxContentLength exceeded');
-      outcome = { kind: 'answer', status: response.status, headers: response.headers, text, sentAt, attempts: attempt, startedAt };
+      outcome = {
+        kind: 'answer',
+        status: response.status,
+        headers: response.headers,
+        text,
+        sentAt,
+        attempts: attempt,
+        startedAt,
+      };
     } catch (error) {
       outcome = networkFailure(error, timeout.aborted, ctx, attempt);
       if (outcome.kind === 'network' && outcome.reason === 'too-large') return outcome;
     }
     const retryable = outcome.kind === 'network' || ctx.retry.statuses.includes(outcome.status);
     if (!retryable || attempt > ctx.retry.retries) return outcome;
-    const retryAfter = outcome.kind === 'answer' ? parseRetryAfter(headerValue(outcome.headers, 'retry-after'), Date.now()) : undefined;
+    const retryAfter =
+      outcome.kind === 'answer' ? parseRetryAfter(headerValue(outcome.headers, 'retry-after'), Date.now()) : undefined;
     const delayMs = retryDelay(ctx.retry, attempt, retryAfter);
     const reason = outcome.kind === 'answer' ? `HTTP ${outcome.status}` : outcome.reason;
     ctx.onRetry?.({ attempt, delayMs, reason, request: kind });
@@ -102,14 +123,19 @@ function networkFailure(error: unknown, timedOut: boolean, ctx: HttpContext, att
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const rawMessage = typeof e?.message === 'string' ? e.message : String(error);
   if (/maxContentLength/i.test(rawMessage)) {
-    return { kind: 'network', reason: 'too-large', message: `the answer is larger than ${MAX_BODY_BYTES} bytes`, cause: new Error('response too large'), attempts };
+    return {
+      kind: 'network',
+      reason: 'too-large',
+      message: `the answer is larger than ${MAX_BODY_BYTES} bytes`,
+      cause: new Error('response too large'),
+      attempts,
+    };
   }
   const reason = timedOut || code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'timeout' : (code ?? 'network error');
   const message = timedOut ? `no answer within ${ctx.timeoutMs} ms` : scrub(rawMessage, ctx.secrets);
   const cause = Object.assign(new Error(message), code ? { code } : {});
   return { kind: 'network', reason, message, cause, attempts };
 }
-
 
 /** Everything that identifies a grant. */
 export interface GrantRequest {
@@ -152,28 +178,47 @@ export function tokenRequestBody(grant: GrantRequest, headers: Record<string, st
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
 export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promise<GrantResult> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Accept: 'application/json',
+  };
   const body = tokenRequestBody(grant, headers);
   const where = `POST ${displayUrl(grant.tokenUrl)}`;
-  const exchange = await sendWithRetry(ctx, { url: grant.tokenUrl, method: 'POST', headers, data: body.toString() }, 'token');
+  const exchange = await sendWithRetry(
+    ctx,
+    { url: grant.tokenUrl, method: 'POST', headers, data: body.toString() },
+    'token',
+  );
   if (exchange.kind === 'network') {
-    throw new TokenEndpointError(`Token request ${where} failed after ${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'}: ${exchange.message}.`, {
-      cause: exchange.cause,
-      attempts: exchange.attempts,
-      retryable: exchange.reason !== 'too-large',
-      error: exchange.reason === 'too-large' ? 'invalid_token_response' : undefined,
-    });
+    throw new TokenEndpointError(
+      `Token request ${where} failed after ${exchange.attempts} attempt${exchange.attempts === 1 ? '' : 's'}: ${exchange.message}.`,
+      {
+        cause: exchange.cause,
+        attempts: exchange.attempts,
+        retryable: exchange.reason !== 'too-large',
+        error: exchange.reason === 'too-large' ? 'invalid_token_response' : undefined,
+      },
+    );
   }
   const { status, text, attempts } = exchange;
   const { secrets } = ctx;
   const json = parseJson(text);
-  const safe = (error: TokenEndpointError): TokenEndpointError => sanitizeError(error, secrets, attempts, ctx.retry.statuses.includes(status));
+  const safe = (error: TokenEndpointError): TokenEndpointError =>
+    sanitizeError(error, secrets, attempts, ctx.retry.statuses.includes(status));
   if (status < 200 || status >= 300) {
-    throw safe(errorFromBody(isJsonObject(json) ? json : undefined, status, `Token request ${where} was refused`, { secrets }));
+    throw safe(
+      errorFromBody(isJsonObject(json) ? json : undefined, status, `Token request ${where} was refused`, { secrets }),
+    );
   }
   try {
-    if (json === undefined) throw invalidResponse(`Token endpoint ${where} answered HTTP ${status} with a body that is not JSON.`, status);
-    const { token, lifetimeSeconds } = parseTokenResponse(json, { status, sentAt: exchange.sentAt, requestedScope: grant.scope, secrets });
+    if (json === undefined)
+      throw invalidResponse(`Token endpoint ${where} answered HTTP ${status} with a body that is not JSON.`, status);
+    const { token, lifetimeSeconds } = parseTokenResponse(json, {
+      status,
+      sentAt: exchange.sentAt,
+      requestedScope: grant.scope,
+      secrets,
+    });
     return { token, lifetimeSeconds, sentAt: exchange.sentAt, durationMs: ctx.now() - exchange.startedAt, attempts };
   } catch (error) {
     throw error instanceof TokenEndpointError ? safe(error) : error;
@@ -181,8 +226,14 @@ export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promi
 }
 
 /** Re-creates a token endpoint error with secrets scrubbed from its texts and the cycle's attempt count. */
-function sanitizeError(error: TokenEndpointError, secrets: readonly string[], attempts: number, retryable: boolean): TokenEndpointError {
-  const clean = (text: string | undefined): string | undefined => (text === undefined ? undefined : scrub(text, secrets));
+function sanitizeError(
+  error: TokenEndpointError,
+  secrets: readonly string[],
+  attempts: number,
+  retryable: boolean,
+): TokenEndpointError {
+  const clean = (text: string | undefined): string | undefined =>
+    text === undefined ? undefined : scrub(text, secrets);
   return new TokenEndpointError(scrub(error.message, secrets, 1000), {
     status: error.status,
     error: clean(error.error),

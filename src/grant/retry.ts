@@ -33,17 +33,23 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
 export function resolveRetry(option: RetryOptions | false | undefined): RetryPolicy {
   if (option === false) return { ...DEFAULT_RETRY, retries: 0 };
   if (option !== undefined && !isJsonObject(option)) {
-    throw new ConfigurationError('retry must be an object such as { retries: 3, baseDelayMs: 200 }, or false to turn retries off.');
+    throw new ConfigurationError(
+      'retry must be an object such as { retries: 3, baseDelayMs: 200 }, or false to turn retries off.',
+    );
   }
   const policy = { ...DEFAULT_RETRY, ...dropUndefined(option ?? {}) };
   for (const key of ['retries', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs'] as const) {
     const value = policy[key];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new ConfigurationError(`retry.${key} must be a non-negative number (got ${String(value)}); pass retry: false to turn retries off.`);
+      throw new ConfigurationError(
+        `retry.${key} must be a non-negative number (got ${String(value)}); pass retry: false to turn retries off.`,
+      );
     }
   }
   if (!Array.isArray(policy.statuses) || policy.statuses.some((s) => !Number.isInteger(s))) {
-    throw new ConfigurationError('retry.statuses must be an array of HTTP status codes, e.g. [429, 500, 502, 503, 504].');
+    throw new ConfigurationError(
+      'retry.statuses must be an array of HTTP status codes, e.g. [429, 500, 502, 503, 504].',
+    );
   }
   return policy;
 }
@@ -57,7 +63,10 @@ const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
 const TIME = '\\d{2}:\\d{2}:\\d{2}';
 /** RFC 9110 §5.6.7 IMF-fixdate and the obsolete RFC 850 date, both in GMT. */
-const GMT_DATE = new RegExp(`^(?:${DAY}, \\d{2} ${MONTH} \\d{4}|${LONG_DAY}, \\d{2}-${MONTH}-\\d{2}) ${TIME} GMT$`, 'i');
+const GMT_DATE = new RegExp(
+  `^(?:${DAY}, \\d{2} ${MONTH} \\d{4}|${LONG_DAY}, \\d{2}-${MONTH}-\\d{2}) ${TIME} GMT$`,
+  'i',
+);
 /** The obsolete asctime date, which carries no zone but means GMT. */
 const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`, 'i');
 
@@ -77,7 +86,12 @@ export function parseRetryAfter(value: unknown, now: number): number | undefined
 }
 
 /** Delay before retry number `attempt` (1-based): full jitter, or `Retry-After` when the server gave one. */
-export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+export function retryDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number {
   if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfterMs);
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.floor(random() * ceiling);

@@ -22,7 +22,8 @@ export class EndpointResolver {
   constructor(options: ResolvedOptions, http: HttpContext) {
     this.#options = options;
     this.#http = http;
-    if (options.tokenUrl !== undefined) this.#endpoint = this.#make(options.tokenUrl, options.authMethod ?? 'client_secret_basic');
+    if (options.tokenUrl !== undefined)
+      this.#endpoint = this.#make(options.tokenUrl, options.authMethod ?? 'client_secret_basic');
   }
 
   /** The endpoint if it is known already, without waiting. */
@@ -35,7 +36,9 @@ export class EndpointResolver {
   resolve(): Endpoint | Promise<Endpoint> {
     if (this.#endpoint) return this.#endpoint;
     const o = this.#options;
-    const pending = discover(this.#http, o.issuer as string, (url, what) => checkEndpointUrl(url, what, o.allowInsecureHttp))
+    const pending = discover(this.#http, o.issuer as string, (url, what) =>
+      checkEndpointUrl(url, what, o.allowInsecureHttp),
+    )
       .then((metadata) => {
         const endpoint = this.#make(metadata.token_endpoint, o.authMethod ?? pickAuthMethod(metadata));
         this.#endpoint = endpoint;

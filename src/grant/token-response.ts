@@ -4,7 +4,6 @@ import { REDACTED, hideProperty, scrub } from '../util/redact.js';
 import { splitScope } from '../util/scope.js';
 import { isJsonObject } from '../util/json.js';
 
-
 /** `util.inspect.custom` without importing `node:util`: Node, Bun and Deno all look this symbol up. */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /**
@@ -72,9 +71,18 @@ export function makeAccessToken(fields: Omit<AccessToken, 'raw'>, raw: TokenResp
   hideProperty(token, 'toJSON', function (this: AccessToken) {
     return redactedView(this);
   });
-  hideProperty(token, INSPECT, function (this: AccessToken, _depth: number, options: object, inspect: (value: unknown, options: object) => string) {
-    return `AccessToken ${inspect(redactedView(this), options)}`;
-  });
+  hideProperty(
+    token,
+    INSPECT,
+    function (
+      this: AccessToken,
+      _depth: number,
+      options: object,
+      inspect: (value: unknown, options: object) => string,
+    ) {
+      return `AccessToken ${inspect(redactedView(this), options)}`;
+    },
+  );
   return Object.freeze(token) as AccessToken;
 }
 
@@ -93,7 +101,9 @@ const MAX_QUOTED_LENGTH = 40;
 function describeValue(value: unknown, secrets: readonly string[]): string {
   if (typeof value === 'number') return scrub(String(value), secrets);
   if (typeof value === 'string') {
-    return value.length <= MAX_QUOTED_LENGTH ? JSON.stringify(scrub(value, secrets)) : `a string of ${value.length} characters`;
+    return value.length <= MAX_QUOTED_LENGTH
+      ? JSON.stringify(scrub(value, secrets))
+      : `a string of ${value.length} characters`;
   }
   if (Array.isArray(value)) return 'an array';
   return value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
@@ -102,9 +112,17 @@ function describeValue(value: unknown, secrets: readonly string[]): string {
 /** Parses `expires_in`: a non-negative number or numeric string of seconds. */
 function parseExpiresIn(value: unknown, status: number, secrets: readonly string[]): number | undefined {
   if (value === undefined || value === null) return undefined;
-  const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  const seconds =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value)
+        : NaN;
   if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_LIFETIME_SECONDS) {
-    throw invalidResponse(`Token endpoint returned an invalid expires_in (${describeValue(value, secrets)}): expected a number of seconds from 0 to ${MAX_LIFETIME_SECONDS}.`, status);
+    throw invalidResponse(
+      `Token endpoint returned an invalid expires_in (${describeValue(value, secrets)}): expected a number of seconds from 0 to ${MAX_LIFETIME_SECONDS}.`,
+      status,
+    );
   }
   return seconds;
 }
@@ -114,7 +132,11 @@ function parseTokenType(value: unknown, status: number, secrets: readonly string
   if (value === undefined || value === null) return 'Bearer';
   if (typeof value === 'string' && value.toLowerCase() === 'bearer') return 'Bearer';
   const shown = describeValue(value, secrets);
-  throw invalidResponse(`Token endpoint returned token_type ${shown}, which this client does not understand; only Bearer tokens are sent (RFC 6749 §7.1).`, status, { error: 'unsupported_token_type' });
+  throw invalidResponse(
+    `Token endpoint returned token_type ${shown}, which this client does not understand; only Bearer tokens are sent (RFC 6749 §7.1).`,
+    status,
+    { error: 'unsupported_token_type' },
+  );
 }
 
 /** What {@link parseTokenResponse} needs besides the body. */
@@ -137,7 +159,10 @@ export interface ParseContext {
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
-export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: AccessToken; lifetimeSeconds: number | undefined } {
+export function parseTokenResponse(
+  body: unknown,
+  ctx: ParseContext,
+): { token: AccessToken; lifetimeSeconds: number | undefined } {
   if (!isJsonObject(body)) throw invalidResponse('Token endpoint answered without a JSON object.', ctx.status);
   const response = body;
   const secrets = ctx.secrets ?? [];
@@ -149,7 +174,10 @@ export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: A
     throw invalidResponse('Token endpoint response has no access_token string.', ctx.status);
   }
   if (!B64TOKEN.test(accessToken)) {
-    throw invalidResponse('Token endpoint returned an access_token that is not valid token syntax (RFC 6750 §2.1: no spaces, CR, LF or other separators).', ctx.status);
+    throw invalidResponse(
+      'Token endpoint returned an access_token that is not valid token syntax (RFC 6750 §2.1: no spaces, CR, LF or other separators).',
+      ctx.status,
+    );
   }
   const tokenType = parseTokenType(response.token_type, ctx.status, secrets);
   const stated = parseExpiresIn(response.expires_in, ctx.status, secrets);
@@ -157,14 +185,19 @@ export function parseTokenResponse(body: unknown, ctx: ParseContext): { token: A
   const lifetimeSeconds = stated === 0 ? undefined : stated;
   const jwtExpiry = lifetimeSeconds === undefined ? jwtExpiresAt(accessToken) : undefined;
   // A JWT exp is held to the same bound as expires_in: beyond it, the default lifetime applies.
-  const usableJwtExpiry = jwtExpiry !== undefined && jwtExpiry - ctx.sentAt <= MAX_LIFETIME_SECONDS * 1000 ? jwtExpiry : undefined;
+  const usableJwtExpiry =
+    jwtExpiry !== undefined && jwtExpiry - ctx.sentAt <= MAX_LIFETIME_SECONDS * 1000 ? jwtExpiry : undefined;
   const expiresAt = lifetimeSeconds !== undefined ? ctx.sentAt + lifetimeSeconds * 1000 : usableJwtExpiry;
   let scope: readonly string[] = ctx.requestedScope;
   if (response.scope !== undefined && response.scope !== null) {
-    if (typeof response.scope !== 'string') throw invalidResponse('Token endpoint returned a scope that is not a string.', ctx.status);
+    if (typeof response.scope !== 'string')
+      throw invalidResponse('Token endpoint returned a scope that is not a string.', ctx.status);
     scope = splitScope(response.scope);
   }
-  const token = makeAccessToken({ accessToken, tokenType, expiresAt, scope: Object.freeze([...scope]) }, response as TokenResponse);
+  const token = makeAccessToken(
+    { accessToken, tokenType, expiresAt, scope: Object.freeze([...scope]) },
+    response as TokenResponse,
+  );
   return { token, lifetimeSeconds };
 }
 
@@ -183,5 +216,11 @@ export function errorFromBody(
   const errorDescription = str(body?.error_description);
   const errorUri = str(body?.error_uri);
   const detail = [error, errorDescription].filter(Boolean).join(': ');
-  return new TokenEndpointError(`${lead} (HTTP ${status}${detail ? `, ${detail}` : ''}).`, { status, error, errorDescription, errorUri, ...extra });
+  return new TokenEndpointError(`${lead} (HTTP ${status}${detail ? `, ${detail}` : ''}).`, {
+    status,
+    error,
+    errorDescription,
+    errorUri,
+    ...extra,
+  });
 }

@@ -38,14 +38,27 @@ export interface AuthHandle {
  * // later: handle.detach();
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
  */
-export function attachAuth(api: AxiosInstance, provider: ClientCredentialsProvider, options: AttachAuthOptions = {}): AuthHandle {
+export function attachAuth(
+  api: AxiosInstance,
+  provider: ClientCredentialsProvider,
+  options: AttachAuthOptions = {},
+): AuthHandle {
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigurationError('attachAuth options must be an object, e.g. { origins: ["https://api.example.com"] }, or left out.');
+    throw new ConfigurationError(
+      'attachAuth options must be an object, e.g. { origins: ["https://api.example.com"] }, or left out.',
+    );
   }
   if (!api || typeof api.request !== 'function' || !api.interceptors) {
-    throw new ConfigurationError('attachAuth needs an axios instance as its first argument, e.g. attachAuth(axios.create({ baseURL }), provider).');
+    throw new ConfigurationError(
+      'attachAuth needs an axios instance as its first argument, e.g. attachAuth(axios.create({ baseURL }), provider).',
+    );
   }
-  if (!provider || typeof provider.getToken !== 'function' || typeof provider.peekToken !== 'function' || typeof provider.invalidate !== 'function') {
+  if (
+    !provider ||
+    typeof provider.getToken !== 'function' ||
+    typeof provider.peekToken !== 'function' ||
+    typeof provider.invalidate !== 'function'
+  ) {
     throw new ConfigurationError('attachAuth needs a ClientCredentialsProvider as its second argument.');
   }
   const policy = OriginPolicy.fromOptions(options.origins, api.defaults.baseURL, options.allowInsecureHttp === true);

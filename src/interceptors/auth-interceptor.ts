@@ -86,7 +86,9 @@ export class AuthInterceptor {
       return this.#sendWithToken(config, adapter, key, { token: cached, replay }, undefined);
     }
     const waitedSince = Date.now();
-    return waitForToken(this.#provider, config).then((token) => this.#sendWithToken(config, adapter, key, { token, replay }, waitedSince));
+    return waitForToken(this.#provider, config).then((token) =>
+      this.#sendWithToken(config, adapter, key, { token, replay }, waitedSince),
+    );
   }
 
   /** Response interceptor: a 401 or 403 to a request that carried our token; anything else passes through. */
@@ -102,7 +104,13 @@ export class AuthInterceptor {
   }
 
   /** Sets the token, sends, and takes the token back off the config as soon as the adapter settles. */
-  #sendWithToken(config: InternalAxiosRequestConfig, adapter: AxiosAdapter, key: string, send: Send, waitedSince: number | undefined): Promise<AxiosResponse> {
+  #sendWithToken(
+    config: InternalAxiosRequestConfig,
+    adapter: AxiosAdapter,
+    key: string,
+    send: Send,
+    waitedSince: number | undefined,
+  ): Promise<AxiosResponse> {
     const timeout = spendWait(config, waitedSince);
     if (typeof timeout === 'object') return Promise.reject(timeout);
     const own = config.headers;
@@ -136,7 +144,12 @@ export class AuthInterceptor {
     if (decision.dropToken) this.#provider.invalidate(send.token);
     if (!decision.replay) {
       const schemes = challenges.map((c) => c.scheme);
-      throw new AuthenticationError(unauthorizedMessage(decision.reason, describe(config), schemes), error, decision.reason, challenge);
+      throw new AuthenticationError(
+        unauthorizedMessage(decision.reason, describe(config), schemes),
+        error,
+        decision.reason,
+        challenge,
+      );
     }
     this.#provider[REPORT]('replay', { method: methodOf(config), url: urlOf(config), status: 401 });
     return this.#api.request({
@@ -180,7 +193,11 @@ export class AuthInterceptor {
  * taking it back is putting that object back, not a `delete`, which would turn axios's headers object
  * into a slow dictionary-mode object for the rest of its life.
  */
-function withHeader(own: InternalAxiosRequestConfig['headers'], key: string, value: string): InternalAxiosRequestConfig['headers'] {
+function withHeader(
+  own: InternalAxiosRequestConfig['headers'],
+  key: string,
+  value: string,
+): InternalAxiosRequestConfig['headers'] {
   const Headers = own.constructor as new (from: object) => InternalAxiosRequestConfig['headers'];
   const sent = typeof own.set === 'function' ? new Headers(own) : ({ ...own } as InternalAxiosRequestConfig['headers']);
   (sent as unknown as Record<string, unknown>)[key] = value;
@@ -192,7 +209,13 @@ function withHeader(own: InternalAxiosRequestConfig['headers'], key: string, val
  * request's own headers go back on the config, and the raw request (a ClientRequest's `_header`, a
  * fetch Request's headers) is made non-enumerable. Restores the request's own timeout.
  */
-function takeTokenBack(config: InternalAxiosRequestConfig, own: InternalAxiosRequestConfig['headers'], sent: InternalAxiosRequestConfig['headers'], timeout: number | undefined, result: unknown): void {
+function takeTokenBack(
+  config: InternalAxiosRequestConfig,
+  own: InternalAxiosRequestConfig['headers'],
+  sent: InternalAxiosRequestConfig['headers'],
+  timeout: number | undefined,
+  result: unknown,
+): void {
   if (timeout !== undefined) config.timeout = timeout;
   if (config.headers === sent) config.headers = own;
   if (typeof result !== 'object' || result === null) return;

@@ -54,7 +54,9 @@ export class OriginPolicy {
     let list: string[];
     if (origins !== undefined) {
       if (!Array.isArray(origins) || origins.length === 0 || origins.some((o) => typeof o !== 'string')) {
-        throw new ConfigurationError('attachAuth origins must be a non-empty array of URLs, e.g. { origins: ["https://api.example.com"] }.');
+        throw new ConfigurationError(
+          'attachAuth origins must be a non-empty array of URLs, e.g. { origins: ["https://api.example.com"] }.',
+        );
       }
       list = origins as string[];
     } else if (typeof baseURL === 'string' && baseURL !== '') {
@@ -66,10 +68,15 @@ export class OriginPolicy {
     }
     const normalized = list.map((entry) => {
       const origin = originOf(entry);
-      if (!origin) throw new ConfigurationError(`attachAuth origin ${JSON.stringify(entry)} is not an absolute http(s) URL; write it as "https://api.example.com".`);
+      if (!origin)
+        throw new ConfigurationError(
+          `attachAuth origin ${JSON.stringify(entry)} is not an absolute http(s) URL; write it as "https://api.example.com".`,
+        );
       const host = new URL(origin).hostname;
       if (origin.startsWith('http:') && !allowInsecureHttp && !isLoopbackHost(host)) {
-        throw new ConfigurationError(`attachAuth would send the token in clear to ${origin}; bearer tokens need TLS (RFC 6750 §5.3). Use https:, or pass allowInsecureHttp: true for a trusted private network.`);
+        throw new ConfigurationError(
+          `attachAuth would send the token in clear to ${origin}; bearer tokens need TLS (RFC 6750 §5.3). Use https:, or pass allowInsecureHttp: true for a trusted private network.`,
+        );
       }
       return origin;
     });

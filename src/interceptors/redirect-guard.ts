@@ -40,7 +40,8 @@ export class RedirectGuard {
 
   /** The `beforeRedirect` to send a request with, in place of `hook` (the request's own, or none). */
   wrap(hook: unknown): BeforeRedirect {
-    const original = typeof hook === 'function' ? ((hook as unknown as Record<symbol, unknown>)[ORIGINAL] ?? hook) : undefined;
+    const original =
+      typeof hook === 'function' ? ((hook as unknown as Record<symbol, unknown>)[ORIGINAL] ?? hook) : undefined;
     if (typeof original !== 'function') return this.#plain as unknown as BeforeRedirect;
     let guard = this.#guards.get(original);
     if (!guard) this.#guards.set(original, (guard = this.#make(original as Redirect)));

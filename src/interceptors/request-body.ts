@@ -28,5 +28,8 @@ export function isSpecFormData(data: unknown): boolean {
 export function pinBoundary(headers: HeaderBag): void {
   const type = headers.get('Content-Type');
   if (typeof type === 'string' && /boundary=/i.test(type)) return;
-  headers.set('Content-Type', `multipart/form-data; boundary=axios-client-credentials-${randomBytes(12).toString('hex')}`);
+  headers.set(
+    'Content-Type',
+    `multipart/form-data; boundary=axios-client-credentials-${randomBytes(12).toString('hex')}`,
+  );
 }

@@ -52,7 +52,10 @@ export function waitForToken(provider: TokenSource, config: InternalAxiosRequest
  * axios's `timeout` is the budget of the whole call: after a wait for a token, the HTTP exchange gets
  * only what is left. Returns the timeout to restore afterwards, or a timeout error when none is left.
  */
-export function spendWait(config: InternalAxiosRequestConfig, waitedSince: number | undefined): AxiosError | number | undefined {
+export function spendWait(
+  config: InternalAxiosRequestConfig,
+  waitedSince: number | undefined,
+): AxiosError | number | undefined {
   const timeout = config.timeout;
   if (waitedSince === undefined || typeof timeout !== 'number' || timeout <= 0) return timeout;
   const left = timeout - (Date.now() - waitedSince);

@@ -15,7 +15,8 @@ export interface UnauthorizedFacts {
 }
 
 /** Replay the request with a fresh token, or fail; `dropToken` says whether the token was the problem. */
-export type UnauthorizedDecision = { replay: true; dropToken: true } | { replay: false; dropToken: boolean; reason: AuthenticationFailure };
+export type UnauthorizedDecision =
+  { replay: true; dropToken: true } | { replay: false; dropToken: boolean; reason: AuthenticationFailure };
 
 /**
  * The 401 decision (RFC 6750 §3.1): a challenge for another scheme only is not about our token (kept,
@@ -23,7 +24,8 @@ export type UnauthorizedDecision = { replay: true; dropToken: true } | { replay:
  * replay already, replay is off for it, or its body cannot be sent twice.
  */
 export function decideUnauthorized(facts: UnauthorizedFacts): UnauthorizedDecision {
-  if (facts.schemes.length > 0 && !facts.challengesOurScheme) return { replay: false, dropToken: false, reason: 'other-scheme' };
+  if (facts.schemes.length > 0 && !facts.challengesOurScheme)
+    return { replay: false, dropToken: false, reason: 'other-scheme' };
   if (facts.wasReplay) return { replay: false, dropToken: true, reason: 'rejected-after-replay' };
   if (facts.replay === false) return { replay: false, dropToken: true, reason: 'replay-disabled' };
   if (facts.oneShotBody) return { replay: false, dropToken: true, reason: 'body-not-replayable' };

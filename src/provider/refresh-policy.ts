@@ -31,7 +31,8 @@ const MAX_LEAD_FRACTION = 0.2;
  */
 export function refreshLeadMs(slowestGrantMs: number, retry: RetryPolicy, failureCooldownMs: number): number {
   let backoff = 0;
-  for (let attempt = 1; attempt <= retry.retries; attempt++) backoff += Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+  for (let attempt = 1; attempt <= retry.retries; attempt++)
+    backoff += Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
   return Math.max((retry.retries + 1) * slowestGrantMs + backoff, MIN_LEAD_MS) + failureCooldownMs;
 }
 

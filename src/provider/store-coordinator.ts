@@ -68,7 +68,11 @@ export class StoreCoordinator {
    * the fleet runs `fetch` under the store's lock while the others wait for its token and `read` it.
    * `fetch(true)` stores what it fetched; `fetch(false)` is a fetch that cannot count on the store.
    */
-  async acquire<T extends Fetched>(key: string, read: () => Promise<T | undefined>, fetch: (store: boolean) => Promise<T>): Promise<T> {
+  async acquire<T extends Fetched>(
+    key: string,
+    read: () => Promise<T | undefined>,
+    fetch: (store: boolean) => Promise<T>,
+  ): Promise<T> {
     const shared = await read();
     if (shared) return shared;
     const store = this.#store;
@@ -93,10 +97,22 @@ export class StoreCoordinator {
   }
 
   /** Fetches while holding the lock, extending it while a long retry cycle runs; released once the token is stored. */
-  async #underLock<T extends Fetched>(key: string, lockId: string, read: () => Promise<T | undefined>, fetch: (store: boolean) => Promise<T>): Promise<T> {
+  async #underLock<T extends Fetched>(
+    key: string,
+    lockId: string,
+    read: () => Promise<T | undefined>,
+    fetch: (store: boolean) => Promise<T>,
+  ): Promise<T> {
     const store = this.#store;
     const ttl = this.#settings.lockTtlMs;
-    const heartbeat = store.extendLock ? unref(setInterval(() => void this.#call(() => store.extendLock!(key, lockId, ttl)), Math.max(1, Math.floor(ttl / 3)))) : undefined;
+    const heartbeat = store.extendLock
+      ? unref(
+          setInterval(
+            () => void this.#call(() => store.extendLock!(key, lockId, ttl)),
+            Math.max(1, Math.floor(ttl / 3)),
+          ),
+        )
+      : undefined;
     const release = (): void => {
       clearInterval(heartbeat);
       if (store.unlock) void this.#call(() => store.unlock!(key, lockId));
@@ -119,7 +135,9 @@ export class StoreCoordinator {
     try {
       const timeout = new Promise<never>((_, reject) => {
         // Timers run before pending I/O: after a blocked event loop, give an answer that already arrived one turn to land.
-        timer = unref(setTimeout(() => afterIo(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs));
+        timer = unref(
+          setTimeout(() => afterIo(() => reject(new Error(`no answer within ${timeoutMs} ms`))), timeoutMs),
+        );
       });
       const result = await Promise.race([Promise.resolve().then(call), timeout]);
       this.#down = false;
@@ -129,7 +147,12 @@ export class StoreCoordinator {
       if (!this.#down) {
         this.#down = true;
         const message = scrub(error instanceof Error ? error.message : String(error), this.#settings.secrets);
-        this.#settings.onError(new ClientCredentialsError(`The token store failed (${message}); tokens are fetched without it until it answers again.`, 'ERR_STORE'));
+        this.#settings.onError(
+          new ClientCredentialsError(
+            `The token store failed (${message}); tokens are fetched without it until it answers again.`,
+            'ERR_STORE',
+          ),
+        );
       }
       return FAILED;
     } finally {

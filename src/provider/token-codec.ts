@@ -42,7 +42,14 @@ export interface StoredToken {
 /** Encrypts a token for a store with AES-256-GCM; the store key is bound as associated data. */
 export function encodeToken(stored: StoredToken, aesKey: Buffer, key: string): string {
   const { token } = stored;
-  const plain = JSON.stringify({ a: token.accessToken, t: token.tokenType, e: token.expiresAt ?? null, s: token.scope, i: stored.sentAt, x: stored.endsAt });
+  const plain = JSON.stringify({
+    a: token.accessToken,
+    t: token.tokenType,
+    e: token.expiresAt ?? null,
+    s: token.scope,
+    i: stored.sentAt,
+    x: stored.endsAt,
+  });
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
   cipher.setAAD(Buffer.from(key));
@@ -59,14 +66,21 @@ export function decodeToken(value: unknown, aesKey: Buffer, key: string): Stored
     const decipher = createDecipheriv('aes-256-gcm', aesKey, bytes.subarray(0, 12));
     decipher.setAAD(Buffer.from(key));
     decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    const plain = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8');
+    const plain = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString(
+      'utf8',
+    );
     const p = JSON.parse(plain) as { a?: unknown; t?: unknown; e?: unknown; s?: unknown; i?: unknown; x?: unknown };
-    if (typeof p.a !== 'string' || typeof p.t !== 'string' || typeof p.i !== 'number' || typeof p.x !== 'number') return undefined;
+    if (typeof p.a !== 'string' || typeof p.t !== 'string' || typeof p.i !== 'number' || typeof p.x !== 'number')
+      return undefined;
     if (!Array.isArray(p.s) || !p.s.every((s) => typeof s === 'string')) return undefined;
     const expiresAt = typeof p.e === 'number' ? p.e : undefined;
     const scope = Object.freeze([...(p.s as string[])]);
     const raw = { access_token: p.a, token_type: p.t, scope: scope.join(' ') };
-    return { token: makeAccessToken({ accessToken: p.a, tokenType: p.t, expiresAt, scope }, raw), sentAt: p.i, endsAt: p.x };
+    return {
+      token: makeAccessToken({ accessToken: p.a, tokenType: p.t, expiresAt, scope }, raw),
+      sentAt: p.i,
+      endsAt: p.x,
+    };
   } catch {
     return undefined;
   }

@@ -27,7 +27,6 @@ interface Acquired {
   storing?: Promise<string | undefined> | undefined;
 }
 
-
 /**
  * Runs the OAuth 2.0 client credentials grant and keeps the token: cached
  * until shortly before expiry, refreshed in the background ahead of it, one
@@ -122,7 +121,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const record = this.#record;
     if (!record || this.#pending !== undefined) return;
     const now = this.#options.now();
-    if (now >= record.refreshAt && now < record.staleAt && now >= this.#refreshBlockedUntil) this.#startFlight(true, record.token.accessToken);
+    if (now >= record.refreshAt && now < record.staleAt && now >= this.#refreshBlockedUntil)
+      this.#startFlight(true, record.token.accessToken);
   }
 
   /**
@@ -137,7 +137,11 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     }
     const { forceRefresh = false, signal } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      return Promise.reject(new ConfigurationError('getToken signal must be an AbortSignal, e.g. AbortSignal.timeout(5000) or controller.signal.'));
+      return Promise.reject(
+        new ConfigurationError(
+          'getToken signal must be an AbortSignal, e.g. AbortSignal.timeout(5000) or controller.signal.',
+        ),
+      );
     }
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (!forceRefresh) {
@@ -165,7 +169,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
    */
   invalidate(token: AccessToken | string): boolean {
     const accessToken = typeof token === 'string' ? token : token?.accessToken;
-    if (typeof accessToken !== 'string') throw new ConfigurationError('invalidate takes the AccessToken (or access token string) the API rejected.');
+    if (typeof accessToken !== 'string')
+      throw new ConfigurationError('invalidate takes the AccessToken (or access token string) the API rejected.');
     if (!this.#rejected.includes(accessToken)) {
       this.#rejected.push(accessToken);
       if (this.#rejected.length > 16) this.#rejected.shift();
@@ -277,11 +282,21 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   #toRecord(stored: StoredToken): TokenRecord {
     const o = this.#options;
     const leadMs = refreshLeadMs(Math.max(0, ...this.#grantMs), o.retry, o.failureCooldownMs);
-    const times = tokenTimes(stored.sentAt, stored.endsAt, { expiryLeewayMs: o.expiryLeewayMs, refreshRatio: o.refreshRatio, leadMs });
+    const times = tokenTimes(stored.sentAt, stored.endsAt, {
+      expiryLeewayMs: o.expiryLeewayMs,
+      refreshRatio: o.refreshRatio,
+      leadMs,
+    });
     return { token: stored.token, sentAt: stored.sentAt, ...times };
   }
 
-  #emitToken(record: TokenRecord, source: 'grant' | 'store', durationMs: number, attempts: number, background: boolean): void {
+  #emitToken(
+    record: TokenRecord,
+    source: 'grant' | 'store',
+    durationMs: number,
+    attempts: number,
+    background: boolean,
+  ): void {
     const { token } = record;
     const granted = new Set(token.scope);
     this.emit('token', {

@@ -137,10 +137,15 @@ function containsForm(text: string, form: string): boolean {
 function base64Fragments(form: string): string[] {
   const bytes = Buffer.from(form, 'utf8');
   const fragments: string[] = [];
-  for (const [pad, skip] of [[0, 0], [1, 2], [2, 3]] as const) {
+  for (const [pad, skip] of [
+    [0, 0],
+    [1, 2],
+    [2, 3],
+  ] as const) {
     const padded = Buffer.concat([Buffer.alloc(pad), bytes]);
     const fragment = padded.toString('base64').slice(skip, Math.floor(padded.length / 3) * 4);
-    if (fragment.length >= MIN_SUBSTRING_LENGTH) fragments.push(fragment, fragment.replace(/\+/g, '-').replace(/\//g, '_'));
+    if (fragment.length >= MIN_SUBSTRING_LENGTH)
+      fragments.push(fragment, fragment.replace(/\+/g, '-').replace(/\//g, '_'));
   }
   return fragments;
 }
@@ -160,7 +165,8 @@ export function scrub(text: string, secrets: readonly string[], maxLength = 500)
   const long = forms.filter((form) => form.length >= MIN_SUBSTRING_LENGTH);
   const innermost = long.filter((form) => !long.some((other) => other.length < form.length && form.includes(other)));
   const fragments = [...new Set(innermost.flatMap(base64Fragments))];
-  const shows = (decoded: string): boolean => forms.some((form) => containsForm(decoded, form)) || fragments.some((fragment) => decoded.includes(fragment));
+  const shows = (decoded: string): boolean =>
+    forms.some((form) => containsForm(decoded, form)) || fragments.some((fragment) => decoded.includes(fragment));
   if (decodings(out).some(shows)) return REDACTED;
   return out.length > maxLength ? `${out.slice(0, maxLength)}…` : out;
 }

@@ -15,8 +15,10 @@ export function splitScope(text: string): string[] {
  * if (!hasScope(await tokens.getToken(), 'account-data:manage')) { ... }
  */
 export function hasScope(token: Pick<AccessToken, 'scope'>, required: string | readonly string[]): boolean {
-  if (typeof token !== 'object' || token === null || !Array.isArray(token.scope)) throw new ConfigurationError('hasScope needs a token from getToken() as its first argument.');
-  if (typeof required !== 'string' && !Array.isArray(required)) throw new ConfigurationError('hasScope needs the required scope as a string or an array of strings.');
+  if (typeof token !== 'object' || token === null || !Array.isArray(token.scope))
+    throw new ConfigurationError('hasScope needs a token from getToken() as its first argument.');
+  if (typeof required !== 'string' && !Array.isArray(required))
+    throw new ConfigurationError('hasScope needs the required scope as a string or an array of strings.');
   const wanted = typeof required === 'string' ? splitScope(required) : required;
   const granted = new Set(token.scope);
   return wanted.every((scope) => granted.has(scope));

@@ -66,11 +66,13 @@ export async function startApitureServer(options: ApitureOptions): Promise<Apitu
       if (client?.clientId !== options.clientId || client.clientSecret !== options.clientSecret) {
         return json(res, 401, { error: 'invalid_client' }, { 'WWW-Authenticate': 'Basic realm="apiture"' });
       }
-      if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return json(res, 400, { error: 'invalid_request' });
+      if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+        return json(res, 400, { error: 'invalid_request' });
       const form = formOf(req);
       if (form['grant_type'] !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
       const scope = (form['scope'] ?? '').split(' ').filter(Boolean);
-      if (scope.length === 0 || scope.some((s) => !options.registeredScope.includes(s))) return json(res, 400, { error: 'invalid_scope' });
+      if (scope.length === 0 || scope.some((s) => !options.registeredScope.includes(s)))
+        return json(res, 400, { error: 'invalid_scope' });
       const accessToken = randomBytes(16).toString('hex').toUpperCase();
       const expiresIn = options.expiresIn ?? 3600;
       issued.push({ accessToken, tokenType: 'Bearer', scope, expiresAt: Date.now() + expiresIn * 1000 });
@@ -80,10 +82,16 @@ export async function startApitureServer(options: ApitureOptions): Promise<Apitu
       apiRequests.push(req);
       const [type, value] = (req.headers.authorization ?? '').split(' ');
       const token = issued.find((t) => t.tokenType === type && t.accessToken === value && Date.now() < t.expiresAt);
-      if (!token) return json(res, 401, { error: 'unauthorized' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      if (!token)
+        return json(res, 401, { error: 'unauthorized' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
       const needed = req.method === 'GET' ? 'banking/read' : 'banking/write';
       if (!token.scope.includes(needed)) {
-        return json(res, 403, { error: 'insufficient_scope' }, { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${needed}"` });
+        return json(
+          res,
+          403,
+          { error: 'insufficient_scope' },
+          { 'WWW-Authenticate': `Bearer error="insufficient_scope", scope="${needed}"` },
+        );
       }
       return json(res, 200, { items: [{ id: 'acc-0001', title: 'Everyday checking' }] });
     }

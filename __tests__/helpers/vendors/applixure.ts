@@ -42,16 +42,26 @@ export async function startApplixureServer(options: ApplixureOptions): Promise<A
     if (req.method === 'POST' && path === '/oauth2/token') {
       tokenRequests.push(req);
       const failure = failures.shift();
-      if (failure === 500) return json(res, 500, { error: 'server_error', error_description: 'Temporary error, retry after a while' });
-      if (failure === 503) return json(res, 503, { error: 'temporarily_unavailable', error_description: 'AAS is temporarily offline' });
-      if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return invalid(res, 'invalid_request', 'Expected application/x-www-form-urlencoded');
+      if (failure === 500)
+        return json(res, 500, { error: 'server_error', error_description: 'Temporary error, retry after a while' });
+      if (failure === 503)
+        return json(res, 503, { error: 'temporarily_unavailable', error_description: 'AAS is temporarily offline' });
+      if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+        return invalid(res, 'invalid_request', 'Expected application/x-www-form-urlencoded');
       const form = formOf(req);
-      const fromBody = form['client_id'] !== undefined ? { clientId: form['client_id'], clientSecret: form['client_secret'] ?? '' } : undefined;
+      const fromBody =
+        form['client_id'] !== undefined
+          ? { clientId: form['client_id'], clientSecret: form['client_secret'] ?? '' }
+          : undefined;
       const key = decodeBasic(req.headers.authorization) ?? fromBody;
-      if (key?.clientId !== options.keyId || key.clientSecret !== options.keySecret) return invalid(res, 'invalid_client', 'Unknown API credential keypair');
-      if (form['grant_type'] !== 'client_credentials') return invalid(res, 'unsupported_grant_type', 'Only client_credentials is supported here');
-      const asked = form['scope'] !== undefined ? form['scope'].split(' ').filter(Boolean) : (options.defaultScope ?? []);
-      if (asked.length === 0) return invalid(res, 'invalid_scope', 'No scope requested and no default scopes are defined');
+      if (key?.clientId !== options.keyId || key.clientSecret !== options.keySecret)
+        return invalid(res, 'invalid_client', 'Unknown API credential keypair');
+      if (form['grant_type'] !== 'client_credentials')
+        return invalid(res, 'unsupported_grant_type', 'Only client_credentials is supported here');
+      const asked =
+        form['scope'] !== undefined ? form['scope'].split(' ').filter(Boolean) : (options.defaultScope ?? []);
+      if (asked.length === 0)
+        return invalid(res, 'invalid_scope', 'No scope requested and no default scopes are defined');
       const granted = asked.filter((s) => options.allowedScope.includes(s));
       if (granted.length === 0) return invalid(res, 'invalid_scope', 'None of the requested scopes is allowed');
       const accessToken = randomBytes(48).toString('base64url');
@@ -62,7 +72,8 @@ export async function startApplixureServer(options: ApplixureOptions): Promise<A
     if (path?.startsWith('/api/')) {
       apiRequests.push(req);
       const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-      if (!issued.some((t) => t.accessToken === token)) return json(res, 401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      if (!issued.some((t) => t.accessToken === token))
+        return json(res, 401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
       return json(res, 200, { ok: true });
     }
     json(res, 404, { error: 'not_found' });

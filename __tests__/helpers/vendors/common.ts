@@ -26,7 +26,11 @@ export function decodeBasic(header: string | undefined): { clientId: string; cli
 }
 
 /** A clock the test moves by hand, for the provider's `now` option. */
-export function manualClock(start = Date.now()): { now: () => number; advance(ms: number): void; set(ms: number): void } {
+export function manualClock(start = Date.now()): {
+  now: () => number;
+  advance(ms: number): void;
+  set(ms: number): void;
+} {
   let time = start;
   return {
     now: () => time,

@@ -38,7 +38,10 @@ export interface JwtKit {
 
 /** Starts a jose worker with a fresh ES256 key pair; it is terminated with the test's servers. */
 export function startJose(): JwtKit {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { joseUrl: pathToFileURL(require.resolve('jose')).href } });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { joseUrl: pathToFileURL(require.resolve('jose')).href },
+  });
   worker.unref();
   let next = 0;
   const waiting = new Map<number, { resolve: (v: never) => void; reject: (e: Error) => void }>();

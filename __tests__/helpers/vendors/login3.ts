@@ -31,15 +31,24 @@ export async function startLogin3Server(options: Login3Options): Promise<Login3S
     const path = req.url.split('?')[0];
     if (req.method === 'POST' && path === '/oauth/token') {
       tokenRequests.push(req);
-      if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return json(res, 400, { error: 'invalid_request' });
+      if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+        return json(res, 400, { error: 'invalid_request' });
       const form = formOf(req);
       if (form['grant_type'] !== 'client_credentials') return json(res, 400, { error: 'unsupported_grant_type' });
       if (form['client_id'] !== options.clientId || form['client_secret'] !== options.clientSecret) {
         return json(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
       }
-      if (form['audience'] !== options.audience) return json(res, 403, { error: 'access_denied', error_description: 'Service not enabled within domain' });
+      if (form['audience'] !== options.audience)
+        return json(res, 403, { error: 'access_denied', error_description: 'Service not enabled within domain' });
       const now = Math.floor(Date.now() / 1000);
-      const claims = { iss: `${server.origin}/`, sub: `${options.clientId}@clients`, aud: options.audience, iat: now, exp: now + 86400, ...(form['organization'] ? { org_id: form['organization'] } : {}) };
+      const claims = {
+        iss: `${server.origin}/`,
+        sub: `${options.clientId}@clients`,
+        aud: options.audience,
+        iat: now,
+        exp: now + 86400,
+        ...(form['organization'] ? { org_id: form['organization'] } : {}),
+      };
       return json(res, 200, { access_token: await jose.sign(claims), token_type: 'Bearer', expires_in: 86400 });
     }
     if (path === '/api') {
@@ -47,9 +56,16 @@ export async function startLogin3Server(options: Login3Options): Promise<Login3S
       const claims = token ? await jose.verify(token).catch(() => undefined) : undefined;
       const status = claims && claims['aud'] === options.audience ? 200 : 401;
       apiCalls.push({ status, claims });
-      return status === 200 ? json(res, 200, { ok: true, org: claims?.['org_id'] ?? null }) : json(res, 401, { error: 'invalid_token' });
+      return status === 200
+        ? json(res, 200, { ok: true, org: claims?.['org_id'] ?? null })
+        : json(res, 401, { error: 'invalid_token' });
     }
     json(res, 404, { error: 'not_found' });
   });
-  return Object.assign(server, { tokenUrl: `${server.origin}/oauth/token`, apiUrl: `${server.origin}/api`, tokenRequests, apiCalls });
+  return Object.assign(server, {
+    tokenUrl: `${server.origin}/oauth/token`,
+    apiUrl: `${server.origin}/api`,
+    tokenRequests,
+    apiCalls,
+  });
 }

@@ -51,9 +51,15 @@ export async function startOauthV2JwtServer(options: OauthV2JwtOptions): Promise
 
   const api = async (req: SeenRequest, res: ServerResponse, path: string): Promise<number> => {
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const claims = token && !revoked.has(token) && !state.refuseAll ? await jose.verify(token).catch(() => undefined) : undefined;
+    const claims =
+      token && !revoked.has(token) && !state.refuseAll ? await jose.verify(token).catch(() => undefined) : undefined;
     if (!claims) {
-      json(res, 401, { error: 'unauthorized', message: 'Check token validity or credentials.' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      json(
+        res,
+        401,
+        { error: 'unauthorized', message: 'Check token validity or credentials.' },
+        { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+      );
       return 401;
     }
     if (path === '/api/v1/restricted') {
@@ -70,20 +76,30 @@ export async function startOauthV2JwtServer(options: OauthV2JwtOptions): Promise
       tokenRequests.push(req);
       const client = decodeBasic(req.headers.authorization);
       if (client?.clientId !== options.clientId || client.clientSecret !== options.clientSecret) {
-        const body = options.unauthorizedBody === undefined ? { error: 'invalid_client', error_description: 'Invalid client credentials' } : options.unauthorizedBody;
+        const body =
+          options.unauthorizedBody === undefined
+            ? { error: 'invalid_client', error_description: 'Invalid client credentials' }
+            : options.unauthorizedBody;
         if (body === null) {
           res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="oauth"' });
           return void res.end();
         }
         return json(res, 401, body, { 'WWW-Authenticate': 'Basic realm="oauth"' });
       }
-      if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') || formOf(req)['grant_type'] !== 'client_credentials') {
+      if (
+        !(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') ||
+        formOf(req)['grant_type'] !== 'client_credentials'
+      ) {
         return json(res, 400, { error: 'invalid_request' });
       }
       const now = Math.floor(Date.now() / 1000);
       const accessToken = await jose.sign({ sub: options.clientId, iat: now, exp: now + lifetime });
       issued.push(accessToken);
-      return json(res, 200, { token_type: 'Bearer', ...(expiresIn === null ? {} : { expires_in: expiresIn }), access_token: accessToken });
+      return json(res, 200, {
+        token_type: 'Bearer',
+        ...(expiresIn === null ? {} : { expires_in: expiresIn }),
+        access_token: accessToken,
+      });
     }
     if (path.startsWith('/api/v1/')) {
       const status = await api(req, res, path);

@@ -53,7 +53,13 @@ export async function startTokenEndpoint(path = '/oauth/v2/token'): Promise<Toke
   const arrivals: number[] = [];
   const issued: Issued[] = [];
   const tokenRequests: SeenRequest[] = [];
-  const state = { fallback: 'token' as Step, expiresIn: 3600 as number | undefined, extra: {} as Record<string, unknown>, delayMs: 0, gate: undefined as Promise<void> | undefined };
+  const state = {
+    fallback: 'token' as Step,
+    expiresIn: 3600 as number | undefined,
+    extra: {} as Record<string, unknown>,
+    delayMs: 0,
+    gate: undefined as Promise<void> | undefined,
+  };
   let count = 0;
   const server = await startServer(async (req, res) => {
     if (req.url.split('?')[0] !== path) return json(res, 404, { error: 'not_found' });
@@ -76,7 +82,12 @@ export async function startTokenEndpoint(path = '/oauth/v2/token'): Promise<Toke
     const token = `at-${++serial}-${n}-${Math.random().toString(36).slice(2, 10)}`;
     const now = Date.now();
     issued.push({ token, issuedAt: now, expiresAt: now + (state.expiresIn ?? 3600) * 1000 });
-    json(res, 200, { access_token: token, token_type: 'Bearer', ...(state.expiresIn === undefined ? {} : { expires_in: state.expiresIn }), ...state.extra });
+    json(res, 200, {
+      access_token: token,
+      token_type: 'Bearer',
+      ...(state.expiresIn === undefined ? {} : { expires_in: state.expiresIn }),
+      ...state.extra,
+    });
   });
   const accessor = <K extends keyof typeof state>(key: K) => ({
     get: () => state[key],
@@ -126,7 +137,8 @@ export async function startCheckingApi(endpoint: TokenEndpoint): Promise<Checkin
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     const found = token === undefined ? undefined : endpoint.issued.find((i) => i.token === token);
     const now = Date.now();
-    const verdict: CheckedCall['verdict'] = token === undefined ? 'missing' : !found ? 'unknown' : now >= found.expiresAt ? 'expired' : 'ok';
+    const verdict: CheckedCall['verdict'] =
+      token === undefined ? 'missing' : !found ? 'unknown' : now >= found.expiresAt ? 'expired' : 'ok';
     calls.push({ token, verdict, leftMs: found ? found.expiresAt - now : undefined });
     if (verdict === 'ok') return json(res, 200, { ok: true });
     json(res, 401, { error: 'invalid_token' }, { 'WWW-Authenticate': `Bearer error="invalid_token"` });

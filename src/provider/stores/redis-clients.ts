@@ -111,7 +111,8 @@ function ioredisSubscription(duplicate: () => IoredisSubscriber): OpenSubscripti
     sub.on('message', (channel: string) => {
       if (!closed) events.message(channel);
     });
-    const ready = sub.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => void sub.once('ready', resolve));
+    const ready =
+      sub.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => void sub.once('ready', resolve));
     if (sub.status === 'wait') sub.connect?.().catch(ignore);
     return {
       subscribe: async (channel) => {

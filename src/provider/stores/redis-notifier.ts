@@ -120,7 +120,14 @@ export class ChangeNotifier {
   #state(key: string): KeyState {
     let state = this.#keys.get(key);
     if (!state) {
-      state = { channel: this.#o.channelOf(key), changedSeq: 0, readSeq: undefined, lockUntil: undefined, subscription: 'none', waiters: new Set() };
+      state = {
+        channel: this.#o.channelOf(key),
+        changedSeq: 0,
+        readSeq: undefined,
+        lockUntil: undefined,
+        subscription: 'none',
+        waiters: new Set(),
+      };
       this.#keys.set(key, state);
       this.#byChannel.set(state.channel, state);
     }

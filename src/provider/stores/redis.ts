@@ -4,7 +4,13 @@ import type { TokenStore } from '../token-store.js';
 import { adapterFor, type RedisClientLike } from './redis-clients.js';
 import { withTimeout } from './redis-deadline.js';
 import { ChangeNotifier } from './redis-notifier.js';
-import { COMPARE_AND_DELETE, COMPARE_AND_EXPIRE, SET_AND_PUBLISH, TAKE_LOCK, UNLOCK_AND_PUBLISH } from './redis-scripts.js';
+import {
+  COMPARE_AND_DELETE,
+  COMPARE_AND_EXPIRE,
+  SET_AND_PUBLISH,
+  TAKE_LOCK,
+  UNLOCK_AND_PUBLISH,
+} from './redis-scripts.js';
 
 export type { IoredisClientLike, NodeRedisClientLike, RedisClientLike } from './redis-clients.js';
 
@@ -187,14 +193,22 @@ const ignore = () => {};
 export function redisStore(client: RedisClientLike, options: RedisStoreOptions = {}): TokenStore {
   const adapter = adapterFor(client);
   if (!adapter) {
-    throw new ConfigurationError('redisStore needs an ioredis client (new Redis(url) or a Cluster) or a node-redis 4+ client (createClient({ url })) as its first argument.');
+    throw new ConfigurationError(
+      'redisStore needs an ioredis client (new Redis(url) or a Cluster) or a node-redis 4+ client (createClient({ url })) as its first argument.',
+    );
   }
   const { prefix, pollIntervalMs, commandTimeoutMs, subscriberIdleMs } = resolveOptions(options);
   const keys = (key: string) => redisKeys(key, prefix);
   const channel = (key: string) => changeChannel(key, prefix);
   const bounded = <T>(what: string, operation: () => Promise<T>) => withTimeout(operation, commandTimeoutMs, what);
-  const notifier = new ChangeNotifier({ open: adapter.openSubscription, channelOf: channel, pollIntervalMs, idleMs: subscriberIdleMs });
-  const unlock = (key: string, lockId: string) => adapter.evalScript(UNLOCK_AND_PUBLISH, keys(key).lock, lockId, channel(key), 'unlock');
+  const notifier = new ChangeNotifier({
+    open: adapter.openSubscription,
+    channelOf: channel,
+    pollIntervalMs,
+    idleMs: subscriberIdleMs,
+  });
+  const unlock = (key: string, lockId: string) =>
+    adapter.evalScript(UNLOCK_AND_PUBLISH, keys(key).lock, lockId, channel(key), 'unlock');
 
   return {
     pollIntervalMs,
@@ -226,7 +240,11 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
         (late) => void adapter.evalScript(COMPARE_AND_DELETE, keys(key).token, late).catch(ignore),
       ).then(() => undefined),
 
-    delete: (key, value) => bounded('compare-and-delete', async () => (await adapter.evalScript(COMPARE_AND_DELETE, keys(key).token, value)) === 1),
+    delete: (key, value) =>
+      bounded(
+        'compare-and-delete',
+        async () => (await adapter.evalScript(COMPARE_AND_DELETE, keys(key).token, value)) === 1,
+      ),
 
     lock: (key, ttlMs) =>
       withTimeout(
@@ -247,7 +265,10 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
       ),
 
     extendLock: (key, lockId, ttlMs) =>
-      bounded('extend lock', async () => (await adapter.evalScript(COMPARE_AND_EXPIRE, keys(key).lock, lockId, String(toPx(ttlMs)))) === 1),
+      bounded(
+        'extend lock',
+        async () => (await adapter.evalScript(COMPARE_AND_EXPIRE, keys(key).lock, lockId, String(toPx(ttlMs)))) === 1,
+      ),
 
     unlock: (key, lockId) =>
       bounded('unlock', async () => {
@@ -260,12 +281,16 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
 
 /** `options` with defaults, checked. */
 function resolveOptions(options: RedisStoreOptions): Required<RedisStoreOptions> {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError('redisStore options must be an object, e.g. { prefix: "acc:" }, or left out.');
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigurationError('redisStore options must be an object, e.g. { prefix: "acc:" }, or left out.');
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string') throw new ConfigurationError('redisStore prefix must be a string, e.g. "acc:".');
   const positive = (value: unknown, name: string, fallback: number): number => {
     if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigurationError(`redisStore ${name} must be a positive number of milliseconds (got ${String(value)}).`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      throw new ConfigurationError(
+        `redisStore ${name} must be a positive number of milliseconds (got ${String(value)}).`,
+      );
     return value;
   };
   return {
