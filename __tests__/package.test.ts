@@ -65,6 +65,31 @@ describe('the built package', () => {
     expect(out.trim()).toBe('0');
   });
 
+  test('the apiture subpath gives the same apitureIssuers as the main entry, as CommonJS and as ESM', () => {
+    const script = `
+      const cjs = require('axios-client-credentials/apiture');
+      Promise.all([import('axios-client-credentials/apiture'), import('axios-client-credentials')]).then(([esm, main]) => {
+        console.log(JSON.stringify({
+          cjsKeys: Object.keys(cjs), esmKeys: Object.keys(esm),
+          cjsSame: cjs.apitureIssuers === require('axios-client-credentials').apitureIssuers,
+          esmSame: esm.apitureIssuers === main.apitureIssuers,
+          issuers: esm.apitureIssuers, frozen: Object.isFrozen(cjs.apitureIssuers),
+        }));
+      });`;
+    expect(JSON.parse(node(['-e', script]))).toEqual({
+      cjsKeys: ['apitureIssuers'],
+      esmKeys: ['apitureIssuers'],
+      cjsSame: true,
+      esmSame: true,
+      issuers: {
+        production: 'https://auth.apiture.com/oidc/',
+        cat: 'https://cat-oidc.apiture-comm-preprod.com/oidc/',
+        cat2: 'https://cat2-oidc.apiture-comm-preprod.com/oidc/',
+      },
+      frozen: true,
+    });
+  });
+
   test('a consumer file type-checks as ESM and CJS, with clientCredentials on the axios config and no casts', () => {
     expect(() =>
       execFileSync(
@@ -99,6 +124,22 @@ describe('the built package', () => {
         ),
     );
     expect(stray).toEqual([]);
+  });
+
+  test('every file the exports map and typesVersions point at ships in the package', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+      typesVersions: Record<string, Record<string, string[]>>;
+    };
+    const targets = (value: unknown): string[] =>
+      typeof value === 'string' ? [value] : Object.values(value as Record<string, unknown>).flatMap(targets);
+    const all = [
+      ...Object.values(manifest.exports).flatMap(targets),
+      ...Object.values(manifest.typesVersions).flatMap((map) => Object.values(map).flat()),
+    ].map((target) => normalize(target));
+    expect(Object.keys(manifest.exports)).toEqual(['.', './redis', './apiture', './package.json']);
+    const files = new Set(packed());
+    expect(all.filter((target) => !files.has(target))).toEqual([]);
   });
 
   test('every built file has a source map and a declaration map whose sources ship in the package', () => {
@@ -166,6 +207,29 @@ describe('the built package', () => {
       'index.js',
       'util/redact.js',
     ]);
+    expect(result.outputFiles[0]!.text).not.toContain('diagnostics_channel');
+  });
+
+  test('a bundler keeps only the issuers for an import of apitureIssuers from the apiture subpath', async () => {
+    const result = await build({
+      stdin: {
+        contents: "import { apitureIssuers } from 'axios-client-credentials/apiture';\nconsole.log(apitureIssuers);\n",
+        resolveDir: root,
+        sourcefile: 'entry.mjs',
+      },
+      bundle: true,
+      write: false,
+      metafile: true,
+      minify: true,
+      format: 'esm',
+      platform: 'node',
+      external: ['axios'],
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs).filter(
+      (i) => i !== 'entry.mjs',
+    );
+    expect(inputs.map((i) => i.replace(/^.*dist\/esm\//, '')).sort()).toEqual(['apiture.js', 'grant/issuers.js']);
     expect(result.outputFiles[0]!.text).not.toContain('diagnostics_channel');
   });
 

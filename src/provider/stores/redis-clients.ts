@@ -13,7 +13,13 @@ import type { OpenSubscription, Subscription, SubscriptionEvents } from './redis
  * package's type declarations resolve whether or not `ioredis` is installed.
  */
 export interface IoredisClientLike {
+  /** `GET key`: reads the shared token. */
   get(key: string): Promise<string | null>;
+  /**
+   * `EVAL script numkeys key… arg…`: runs one of the store's Lua scripts
+   * (store, compare-and-delete, take, extend and release the lock), always
+   * with one key.
+   */
   eval(script: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 
@@ -25,7 +31,13 @@ export interface IoredisClientLike {
  * package's type declarations resolve whether or not `redis` is installed.
  */
 export interface NodeRedisClientLike {
+  /** `GET key`: reads the shared token. */
   get(key: string): Promise<string | null>;
+  /**
+   * `EVAL script numkeys key… arg…`: runs one of the store's Lua scripts
+   * (store, compare-and-delete, take, extend and release the lock), always
+   * with one key.
+   */
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 

@@ -51,3 +51,9 @@ export const UNLOCK_AND_PUBLISH = `if redis.pcall('GET', KEYS[1]) ~= ARGV[1] the
 redis.call('DEL', KEYS[1])
 redis.pcall('PUBLISH', ARGV[2], ARGV[3])
 return 1`;
+
+/** A time to live as the scripts' `PX` / `PEXPIRE` argument wants it: a whole number of milliseconds, at least 1. */
+export function toPx(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs)) throw new RangeError(`ttlMs must be a finite number, got ${ttlMs}`);
+  return Math.max(1, Math.ceil(ttlMs));
+}

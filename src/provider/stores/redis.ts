@@ -1,62 +1,21 @@
-import { randomUUID } from 'node:crypto';
+/**
+ * The Redis token store, for processes that share one token through Redis:
+ * `import { redisStore } from 'axios-client-credentials/redis'`. It works with
+ * the ioredis or node-redis client you give it, and imports neither.
+ *
+ * @module axios-client-credentials/redis
+ */
 import { ConfigurationError } from '../../errors.js';
 import type { TokenStore } from '../token-store.js';
 import { adapterFor, type RedisClientLike } from './redis-clients.js';
 import { withTimeout } from './redis-deadline.js';
+import { redisLockMethods } from './redis-lock.js';
 import { ChangeNotifier } from './redis-notifier.js';
-import {
-  COMPARE_AND_DELETE,
-  COMPARE_AND_EXPIRE,
-  SET_AND_PUBLISH,
-  TAKE_LOCK,
-  UNLOCK_AND_PUBLISH,
-} from './redis-scripts.js';
+import { DEFAULT_PREFIX, resolveOptions, type RedisStoreOptions } from './redis-options.js';
+import { COMPARE_AND_DELETE, SET_AND_PUBLISH, toPx } from './redis-scripts.js';
 
 export type { IoredisClientLike, NodeRedisClientLike, RedisClientLike } from './redis-clients.js';
-
-/** Options of {@link redisStore}. */
-export interface RedisStoreOptions {
-  /**
-   * Prefix of every key the store writes. Give each application (or
-   * environment) sharing one Redis its own prefix.
-   * @default "acc:"
-   */
-  prefix?: string;
-  /**
-   * How often a process waiting for another process's token reads Redis, in
-   * ms, while it cannot be notified: until the store's subscriber connection
-   * is subscribed, and whenever it cannot be (see {@link redisStore}).
-   * @default 10
-   */
-  pollIntervalMs?: number;
-  /**
-   * How long the store keeps its subscriber connection open after the last
-   * wait that needed it, in ms. Waits are short and rare (a cold start, a
-   * refresh another process makes), so the connection exists only around
-   * them and is opened again by the next one.
-   * @default 5000
-   */
-  subscriberIdleMs?: number;
-  /**
-   * Upper bound on any one store call, in ms, after which the call rejects.
-   *
-   * Both clients queue commands while disconnected and send them once Redis
-   * is back (node-redis's offline queue, ioredis's `enableOfflineQueue`), so
-   * a call can otherwise hang for as long as the outage lasts. When a `lock`
-   * or `set` given up on this way reaches Redis late, the store takes it back
-   * at once (compare-and-delete), so an outage leaves behind neither an
-   * orphaned lock nor a shared token its provider does not know it shared
-   * (and so could not invalidate on a 401). Keep this below the provider's
-   * `storeTimeoutMs` (250 ms by default) so the store, which can clean up,
-   * gives up first.
-   *
-   * The deadline is checked after the process has read its sockets once
-   * more, so a process that was busy (or not scheduled) past it does not
-   * mistake an answer already received for a slow Redis.
-   * @default 200
-   */
-  commandTimeoutMs?: number;
-}
+export type { RedisStoreOptions } from './redis-options.js';
 
 /** The Redis keys holding one logical key's token and lock. */
 export interface RedisStoreKeys {
@@ -91,20 +50,9 @@ function changeChannel(key: string, prefix: string): string {
   return `${prefix}${hashTag(key)}:changed`;
 }
 
-const DEFAULT_PREFIX = 'acc:';
-const DEFAULT_POLL_INTERVAL_MS = 10;
-const DEFAULT_COMMAND_TIMEOUT_MS = 200;
-const DEFAULT_SUBSCRIBER_IDLE_MS = 5000;
-
 /** Whether `error` is Redis's answer to a command on a key holding another type (`WRONGTYPE …`), from either client. */
 function isWrongType(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('WRONGTYPE');
-}
-
-/** Redis wants a whole number of milliseconds, at least 1. */
-function toPx(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs)) throw new RangeError(`ttlMs must be a finite number, got ${ttlMs}`);
-  return Math.max(1, Math.ceil(ttlMs));
 }
 
 const ignore = () => {};
@@ -161,13 +109,13 @@ const ignore = () => {};
  *
  * @param client An ioredis `Redis` or `Cluster`, or a node-redis 4+ client or cluster.
  * @param options See {@link RedisStoreOptions}.
- * @throws TypeError when `client` is neither an ioredis nor a node-redis client.
+ * @throws ConfigurationError when `client` is neither an ioredis nor a node-redis client, or an option is invalid.
  * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/ (single-instance lock)
  * @see https://redis.io/docs/latest/develop/interact/pubsub/ (pub/sub, and on Redis Cluster)
  *
  * @example ioredis
  * ```ts
- * import Redis from 'ioredis';
+ * import { Redis } from 'ioredis';
  * import { ClientCredentialsProvider } from 'axios-client-credentials';
  * import { redisStore } from 'axios-client-credentials/redis';
  *
@@ -207,8 +155,6 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
     pollIntervalMs,
     idleMs: subscriberIdleMs,
   });
-  const unlock = (key: string, lockId: string) =>
-    adapter.evalScript(UNLOCK_AND_PUBLISH, keys(key).lock, lockId, channel(key), 'unlock');
 
   return {
     pollIntervalMs,
@@ -246,57 +192,8 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
         async () => (await adapter.evalScript(COMPARE_AND_DELETE, keys(key).token, value)) === 1,
       ),
 
-    lock: (key, ttlMs) =>
-      withTimeout(
-        async () => {
-          const id = randomUUID();
-          const taken = await adapter.evalScript(TAKE_LOCK, keys(key).lock, id, String(toPx(ttlMs)));
-          if (taken === 1) return id;
-          if (typeof taken === 'number') notifier.noteLockHeld(key, -taken);
-          return undefined;
-        },
-        commandTimeoutMs,
-        'lock',
-        // The client queued the SET while Redis was unreachable and sent it once back: nobody holds
-        // this lock any more, so release it now rather than make every process wait out its TTL.
-        (id) => {
-          if (id !== undefined) unlock(key, id).catch(ignore);
-        },
-      ),
-
-    extendLock: (key, lockId, ttlMs) =>
-      bounded(
-        'extend lock',
-        async () => (await adapter.evalScript(COMPARE_AND_EXPIRE, keys(key).lock, lockId, String(toPx(ttlMs)))) === 1,
-      ),
-
-    unlock: (key, lockId) =>
-      bounded('unlock', async () => {
-        await unlock(key, lockId);
-      }),
+    ...redisLockMethods({ adapter, lockKey: (key) => keys(key).lock, channel, notifier, commandTimeoutMs }),
 
     waitForChange: (key, timeoutMs) => notifier.wait(key, timeoutMs),
-  };
-}
-
-/** `options` with defaults, checked. */
-function resolveOptions(options: RedisStoreOptions): Required<RedisStoreOptions> {
-  if (typeof options !== 'object' || options === null)
-    throw new ConfigurationError('redisStore options must be an object, e.g. { prefix: "acc:" }, or left out.');
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  if (typeof prefix !== 'string') throw new ConfigurationError('redisStore prefix must be a string, e.g. "acc:".');
-  const positive = (value: unknown, name: string, fallback: number): number => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-      throw new ConfigurationError(
-        `redisStore ${name} must be a positive number of milliseconds (got ${String(value)}).`,
-      );
-    return value;
-  };
-  return {
-    prefix,
-    pollIntervalMs: positive(options.pollIntervalMs, 'pollIntervalMs', DEFAULT_POLL_INTERVAL_MS),
-    commandTimeoutMs: positive(options.commandTimeoutMs, 'commandTimeoutMs', DEFAULT_COMMAND_TIMEOUT_MS),
-    subscriberIdleMs: positive(options.subscriberIdleMs, 'subscriberIdleMs', DEFAULT_SUBSCRIBER_IDLE_MS),
   };
 }
