@@ -5,7 +5,15 @@
  * spaces and non-ASCII reach a compliant server intact. With `client_secret_post` both go in the body.
  */
 import fc from 'fast-check';
-import { CLIENT_AUTH_METHODS, applyClientAuth, basicCredentials } from '../src/grant/client-auth.js';
+import {
+  CLIENT_AUTH_METHODS,
+  assertionProblem,
+  authenticate,
+  pickAuthMethod,
+  basicCredentials,
+  type AuthAttempt,
+  type ClientAuthMethod,
+} from '../src/grant/client-auth.js';
 
 /** What a compliant server reads from a Basic header: split at the first `:`, then form-decode each part. */
 function serverReads(header: string): [string, string] {
@@ -42,19 +50,28 @@ describe('basicCredentials', () => {
   });
 });
 
-describe('applyClientAuth', () => {
-  test('client_secret_basic sets the Basic header and leaves the body alone', () => {
+describe('authenticate (secret methods)', () => {
+  const attempt = (method: ClientAuthMethod): AuthAttempt => ({
+    method,
+    credential: { kind: 'secret', secret: 'se:cret' },
+    clientId: 'my client',
+    audience: 'https://auth.example.com',
+    timeoutMs: 1000,
+    nowSeconds: 1_800_000_000,
+  });
+
+  test('client_secret_basic sets the Basic header and leaves the body alone', async () => {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
-    applyClientAuth('client_secret_basic', 'my client', 'se:cret', headers, body);
+    expect(await authenticate(attempt('client_secret_basic'), headers, body)).toEqual([]);
     expect(headers).toEqual({ Accept: 'application/json', Authorization: basicCredentials('my client', 'se:cret') });
     expect(body.toString()).toBe('grant_type=client_credentials');
   });
 
-  test('client_secret_post puts client_id and client_secret in the body and sets no header', () => {
+  test('client_secret_post puts client_id and client_secret in the body and sets no header', async () => {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'stale' });
-    applyClientAuth('client_secret_post', 'my client', 'se:cret', headers, body);
+    expect(await authenticate(attempt('client_secret_post'), headers, body)).toEqual([]);
     expect(headers).toEqual({ Accept: 'application/json' });
     expect([...body]).toEqual([
       ['grant_type', 'client_credentials'],
@@ -65,6 +82,69 @@ describe('applyClientAuth', () => {
   });
 });
 
-test('CLIENT_AUTH_METHODS lists the two secret-based methods, Basic first', () => {
-  expect(CLIENT_AUTH_METHODS).toEqual(['client_secret_basic', 'client_secret_post']);
+test('CLIENT_AUTH_METHODS lists every method, the secret ones first with Basic first', () => {
+  expect(CLIENT_AUTH_METHODS).toEqual([
+    'client_secret_basic',
+    'client_secret_post',
+    'client_secret_jwt',
+    'private_key_jwt',
+    'tls_client_auth',
+    'self_signed_tls_client_auth',
+  ]);
+});
+
+describe('pickAuthMethod: with discovery and no authMethod, the first method the credential can do that the server lists', () => {
+  test.each<[string, Parameters<typeof pickAuthMethod>[0], string[] | undefined, ClientAuthMethod | undefined]>([
+    ['a secret, nothing listed (RFC 8414 default)', 'secret', undefined, 'client_secret_basic'],
+    [
+      'a secret, basic listed',
+      'secret',
+      ['private_key_jwt', 'client_secret_post', 'client_secret_basic'],
+      'client_secret_basic',
+    ],
+    ['a secret, post only', 'secret', ['client_secret_post', 'private_key_jwt'], 'client_secret_post'],
+    ['a secret, jwt only', 'secret', ['client_secret_jwt', 'private_key_jwt'], 'client_secret_jwt'],
+    ['a secret, none of its methods', 'secret', ['private_key_jwt', 'tls_client_auth'], undefined],
+    ['a key, nothing listed', 'key', undefined, 'private_key_jwt'],
+    ['a key, listed', 'key', ['client_secret_basic', 'private_key_jwt'], 'private_key_jwt'],
+    ['a key, not listed', 'key', ['client_secret_basic', 'tls_client_auth'], undefined],
+    ['a signer, listed', 'signer', ['private_key_jwt'], 'private_key_jwt'],
+    [
+      'a certificate, both listed',
+      'certificate',
+      ['self_signed_tls_client_auth', 'tls_client_auth'],
+      'tls_client_auth',
+    ],
+    [
+      'a certificate, only self-signed listed',
+      'certificate',
+      ['client_secret_basic', 'self_signed_tls_client_auth'],
+      'self_signed_tls_client_auth',
+    ],
+    ['a certificate, nothing listed', 'certificate', undefined, 'tls_client_auth'],
+  ])('%s', (_, kind, supported, expected) => {
+    expect(pickAuthMethod(kind, supported)).toBe(expected);
+  });
+});
+
+describe('assertionProblem: what a clientAssertion signer returned, checked before it is sent', () => {
+  const jwt = (header: object, claims: object) =>
+    `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+  test.each<[string, unknown, RegExp | undefined]>([
+    ['a good assertion', jwt({ alg: 'ES256' }, { iss: 'c', sub: 'c' }), undefined],
+    ['a number', 42, /not a compact JWT/],
+    ['two segments', 'a.b', /not a compact JWT/],
+    ['a JWE (five segments)', 'a.b.c.d.e', /not a compact JWT/],
+    ['padding in a segment', `${jwt({ alg: 'ES256' }, { iss: 'c', sub: 'c' })}=`, /not a compact JWT/],
+    ['a header that is not JSON', `bm90IGpzb24.${Buffer.from('{}').toString('base64url')}.c2ln`, /not JSON objects/],
+    ['alg none', jwt({ alg: 'none' }, { iss: 'c', sub: 'c' }), /alg "none"/],
+    ['an HMAC alg', jwt({ alg: 'HS256' }, { iss: 'c', sub: 'c' }), /asymmetric/],
+    ['no alg', jwt({}, { iss: 'c', sub: 'c' }), /alg null/],
+    ['another sub', jwt({ alg: 'ES256' }, { iss: 'c', sub: 'd' }), /iss and sub/],
+    ['no iss', jwt({ alg: 'ES256' }, { sub: 'c' }), /iss and sub/],
+  ])('%s', (_, value, problem) => {
+    const found = assertionProblem(value, 'c');
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
+  });
 });

@@ -234,8 +234,9 @@ describe('keys', () => {
   const grant: GrantRequest = {
     tokenUrl: 'https://auth.example.com/token',
     clientId: 'client',
-    clientSecret: 'very-secret-value',
+    credential: { kind: 'secret', secret: 'very-secret-value' },
     authMethod: 'client_secret_basic',
+    assertionAudience: 'https://auth.example.com/token',
     scope: ['b', 'a'],
     audience: undefined,
     resource: [],
@@ -256,9 +257,15 @@ describe('keys', () => {
 
   test('cacheKey does not depend on the secret and never contains it', () => {
     const key = cacheKey(grant);
-    expect(cacheKey({ ...grant, clientSecret: 'another-secret' })).toBe(key);
+    expect(cacheKey({ ...grant, credential: { kind: 'secret', secret: 'another-secret' } })).toBe(key);
     expect(key).not.toContain('very-secret');
     expect(key).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  });
+
+  test('cacheKey of a grant without a certificate is what it was before certificates existed', () => {
+    // The store keys of existing fleets survive the upgrade: no extra grant, no orphaned entry.
+    expect(cacheKey(grant)).toBe(cacheKey({ ...grant, certificateThumbprint: undefined }));
+    expect(cacheKey(grant)).toBe('gTj1ObEHZC3jBgYa9rCwtE3buakY4IyU'); // computed by 0.1.0
   });
 
   test('cacheKey ignores the order of scopes and resources', () => {
@@ -275,6 +282,7 @@ describe('keys', () => {
     ['audience', { audience: 'https://api.example.com' }],
     ['resource', { resource: ['https://r.example.com'] }],
     ['params', { params: { organization: 'org_1' } }],
+    ['the client certificate', { certificateThumbprint: 'x5t-of-a-certificate' }],
   ])('cacheKey changes with %s', (_name, change) => {
     expect(cacheKey({ ...grant, ...change })).not.toBe(cacheKey(grant));
   });

@@ -1,6 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { ConfigurationError } from './errors.js';
-import type { RetryInfo } from './grant/grant.js';
+import type { RetryInfo } from './grant/send.js';
+import type { TokenRecord } from './grant/token-response.js';
 
 /** Emitted when a token is obtained; never carries the token. */
 export interface TokenEvent {
@@ -171,4 +172,20 @@ export class ProviderEventSource {
     const channel = channels[name];
     if (channel.hasSubscribers) channel.publish(event);
   }
+}
+
+/** What a token event says of the token itself: its lifetime and scopes, never the token. @internal */
+export function tokenEventOf(
+  record: TokenRecord,
+  requestedScope: readonly string[],
+): Pick<TokenEvent, 'expiresAt' | 'lifetimeMs' | 'scope' | 'requestedScope' | 'missingScope'> {
+  const { token } = record;
+  const granted = new Set(token.scope);
+  return {
+    expiresAt: token.expiresAt,
+    lifetimeMs: token.expiresAt === undefined ? undefined : token.expiresAt - record.sentAt,
+    scope: token.scope,
+    requestedScope,
+    missingScope: requestedScope.filter((s) => !granted.has(s)),
+  };
 }

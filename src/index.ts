@@ -14,7 +14,10 @@ export {
 } from './errors.js';
 export type { ClientCredentialsErrorCode, TokenEndpointErrorDetails, AuthenticationFailure } from './errors.js';
 export type { AccessToken, TokenResponse } from './grant/token-response.js';
-export type { ClientAuthMethod } from './grant/client-auth.js';
+export type { ClientAuthMethod, ClientAssertionSigner } from './grant/client-auth.js';
+export type { AssertionAudience } from './grant/client-credential.js';
+export type { ClientTlsOptions } from './grant/client-tls.js';
+export type { PrivateKeyInput } from './grant/signing-key.js';
 export type { RetryOptions } from './grant/retry.js';
 export { CHANNELS } from './events.js';
 export type {
@@ -27,7 +30,7 @@ export type {
   DeniedEvent,
   Listener,
 } from './events.js';
-export type { RetryInfo } from './grant/grant.js';
+export type { RetryInfo } from './grant/send.js';
 export { memoryStore, MemoryTokenStore } from './provider/token-store.js';
 export type { TokenStore } from './provider/token-store.js';
 export { parseBearerChallenge } from './interceptors/www-authenticate.js';

@@ -1,11 +1,24 @@
 import type { AxiosInstance } from 'axios';
-import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './grant/client-auth.js';
 import { ConfigurationError } from './errors.js';
-import { isLoopbackHost } from './interceptors/origin.js';
-import { MAX_LIFETIME_SECONDS } from './grant/token-response.js';
+import type { ClientAssertionSigner, ClientAuthMethod } from './grant/client-auth.js';
+import { resolveClientAuth, type AssertionAudience, type ResolvedClientAuth } from './grant/client-credential.js';
+import type { ClientTlsOptions } from './grant/client-tls.js';
 import { resolveRetry, type RetryOptions, type RetryPolicy } from './grant/retry.js';
-import { splitScope } from './util/scope.js';
+import type { PrivateKeyInput } from './grant/signing-key.js';
+import { MAX_LIFETIME_SECONDS } from './grant/token-response.js';
+import {
+  checkEncryptionKey,
+  checkEndpoints,
+  checkParams,
+  checkResource,
+  checkScope,
+  checkStore,
+  nonEmptyString,
+  number,
+} from './option-checks.js';
 import type { TokenStore } from './provider/token-store.js';
+
+export { checkEndpointUrl } from './option-checks.js';
 
 /** Options of {@link ClientCredentialsProvider}. */
 export interface ClientCredentialsOptions {
@@ -19,11 +32,47 @@ export interface ClientCredentialsOptions {
   issuer?: string | undefined;
   /** The client id. */
   clientId: string;
-  /** The client secret. Never shown in an error, log or event. */
-  clientSecret: string;
+  /**
+   * The client secret, for `client_secret_basic` (the default), `client_secret_post` or `client_secret_jwt`.
+   * Give exactly one of `clientSecret`, `privateKey` and `clientAssertion` (or `tls` alone). Never shown in an
+   * error, log or event.
+   */
+  clientSecret?: string | undefined;
+  /**
+   * The private key of `private_key_jwt` (RFC 7523): a JWK with its private part, `alg` and `kid`; a
+   * `KeyObject` (never exported by the library); a PKCS#8 PEM string; or `{ key, alg, kid }` to name the
+   * algorithm and key id. ES256/ES384/ES512 by curve for EC keys, PS256 for RSA (2048 bits or more; RS256
+   * only when asked), EdDSA for Ed25519. Never shown in an error, log or event.
+   */
+  privateKey?: PrivateKeyInput | undefined;
+  /**
+   * `private_key_jwt` with a signer you own (KMS, HSM, Vault): called once per token request attempt with
+   * the client id, the audience and an abort signal; returns the signed assertion. Bounded by `timeoutMs`.
+   */
+  clientAssertion?: ClientAssertionSigner | undefined;
+  /**
+   * The client certificate and its key, PEM, for mutual TLS (RFC 8705): `tls_client_auth` (or
+   * `self_signed_tls_client_auth`) when it is the only credential; with a secret, key or signer, it binds
+   * the token to the certificate. The token request, discovery, and the API calls `attachAuth` authorizes
+   * present it; no other origin ever sees it.
+   */
+  tls?: ClientTlsOptions | undefined;
+  /** PEM of a private CA that issued the token endpoint's (and discovery's) certificate. @default the system's CAs */
+  ca?: string | readonly string[] | undefined;
+  /**
+   * The `aud` of a client assertion: `'issuer'` (the issuer identifier, as FAPI 2.0 and RFC 7523bis ask),
+   * `'token_endpoint'`, or an explicit string.
+   * @default 'issuer' with `issuer`, else 'token_endpoint'
+   */
+  assertionAudience?: AssertionAudience | undefined;
   /** Scopes to ask for; a space-separated string or a list. Sent space-joined. @default none */
   scope?: string | readonly string[] | undefined;
-  /** How the client authenticates. @default 'client_secret_basic', or what discovery says the server supports */
+  /**
+   * How the client authenticates. The credential decides by default: `privateKey` or `clientAssertion` →
+   * `private_key_jwt`; `clientSecret` → `client_secret_basic`; `tls` alone → `tls_client_auth`. With
+   * discovery, the first method of that credential the server lists (for a secret: basic, post, then jwt).
+   * @default from the credential and discovery
+   */
   authMethod?: ClientAuthMethod | undefined;
   /** `audience` form field (Auth0-style servers such as Login 3.0). */
   audience?: string | undefined;
@@ -67,19 +116,23 @@ export interface ClientCredentialsOptions {
    * @default 2000 with a store that has `extendLock`, else timeoutMs + 2000 (the lock must outlast a whole token request)
    */
   lockTtlMs?: number | undefined;
-  /** Key material for encrypting tokens at rest in the store. @default the client secret */
+  /**
+   * Key material for encrypting tokens at rest in the store. Required with a `store` when the library cannot
+   * read the credential (a `clientAssertion` signer, a `KeyObject` private key) and there is no `tls` key.
+   * @default the client secret, the private key (JWK or PEM), or the `tls` key
+   */
   encryptionKey?: string | Uint8Array | undefined;
   /** The clock, in ms since the epoch (for tests). @default Date.now */
   now?: (() => number) | undefined;
 }
 
+/** Options after validation. @internal */
 export interface ResolvedOptions {
   tokenUrl: string | undefined;
   issuer: string | undefined;
   clientId: string;
-  clientSecret: string;
+  auth: ResolvedClientAuth;
   scope: readonly string[];
-  authMethod: ClientAuthMethod | undefined;
   audience: string | undefined;
   resource: readonly string[];
   params: Readonly<Record<string, string>>;
@@ -94,74 +147,15 @@ export interface ResolvedOptions {
   store: TokenStore | undefined;
   storeTimeoutMs: number;
   lockTtlMs: number;
-  encryptionKey: string | Uint8Array | undefined;
+  /** What the store's encryption key derives from: `encryptionKey`, else the credential's material. */
+  encryptionMaterial: string | Uint8Array;
   now: () => number;
 }
 
 /** The default lock TTL of a store whose holder heartbeats its lock: a dead holder's lock is taken over this fast. */
 const HEARTBEAT_LOCK_TTL_MS = 2000;
-const RESERVED_PARAMS = ['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
-/** RFC 6749 §3.3 scope-token. */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-function nonEmptyString(value: unknown, name: string, hint: string): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigurationError(`${name} is ${value === undefined ? 'missing' : 'not a non-empty string'}: ${hint}`);
-  }
-  return value;
-}
-
-function number(
-  value: unknown,
-  name: string,
-  fallback: number,
-  { min = 0, max = Number.MAX_SAFE_INTEGER } = {},
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigurationError(`${name} must be a number from ${min} to ${max} (got ${String(value)}).`);
-  }
-  return value;
-}
-
-function list(value: unknown, name: string): string[] {
-  if (value === undefined || value === null) return [];
-  const items = typeof value === 'string' ? splitScope(value) : Array.isArray(value) ? value : undefined;
-  if (!items || items.some((item) => typeof item !== 'string' || item === '')) {
-    throw new ConfigurationError(`${name} must be a string or an array of non-empty strings.`);
-  }
-  return items as string[];
-}
-
-/**
- * Checks a token or discovery URL: absolute, no fragment or credentials, and
- * `https:` unless the host is loopback or `allowInsecureHttp` is set (RFC 6749 §3.2).
- */
-export function checkEndpointUrl(value: string, what: string, allowInsecureHttp: boolean): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigurationError(
-      `${what} is not an absolute URL: use the full https:// address of the authorization server.`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigurationError(`${what} must be an https: URL (got ${url.protocol}).`);
-  }
-  if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
-    throw new ConfigurationError(
-      `${what} uses plain http: on ${url.hostname}; the client secret must travel over TLS (RFC 6749 §3.2). Use https:, or set allowInsecureHttp: true for a trusted private network.`,
-    );
-  }
-  if (url.username || url.password) {
-    throw new ConfigurationError(`${what} must not contain user info; pass clientId and clientSecret instead.`);
-  }
-  if (url.hash) throw new ConfigurationError(`${what} must not contain a fragment (RFC 6749 §3.2).`);
-  return url;
-}
-
-/** Validates options at construction; every error says how to fix it. */
+/** Validates options at construction; every error says how to fix it. @internal */
 export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigurationError(
@@ -173,125 +167,35 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     'clientId',
     'pass the client id your authorization server issued, e.g. clientId: process.env.CLIENT_ID.',
   );
-  const clientSecret = nonEmptyString(
-    options.clientSecret,
-    'clientSecret',
-    'pass the client secret, e.g. clientSecret: process.env.CLIENT_SECRET.',
-  );
   const allowInsecureHttp = options.allowInsecureHttp === true;
-  if (options.tokenUrl !== undefined && options.issuer !== undefined) {
-    throw new ConfigurationError(
-      'Pass either tokenUrl or issuer, not both: issuer finds the token endpoint by discovery.',
-    );
-  }
-  if (options.tokenUrl === undefined && options.issuer === undefined) {
-    throw new ConfigurationError(
-      'The token URL is missing: pass tokenUrl (the token endpoint) or issuer (to find it by discovery).',
-    );
-  }
-  if (options.tokenUrl !== undefined)
-    checkEndpointUrl(
-      nonEmptyString(options.tokenUrl, 'tokenUrl', 'pass the token endpoint URL.'),
-      'tokenUrl',
-      allowInsecureHttp,
-    );
-  if (options.issuer !== undefined)
-    checkEndpointUrl(nonEmptyString(options.issuer, 'issuer', 'pass the issuer URL.'), 'issuer', allowInsecureHttp);
-  if (options.authMethod !== undefined && !CLIENT_AUTH_METHODS.includes(options.authMethod)) {
-    throw new ConfigurationError(
-      `authMethod ${JSON.stringify(options.authMethod)} is not supported: use ${CLIENT_AUTH_METHODS.map((m) => `'${m}'`).join(' or ')}.`,
-    );
-  }
-  const scope = list(options.scope, 'scope');
-  const bad = scope.find((s) => !SCOPE_TOKEN.test(s));
-  if (bad !== undefined)
-    throw new ConfigurationError(
-      `scope ${JSON.stringify(bad)} has a character RFC 6749 §3.3 forbids (a quote, a backslash or a control character).`,
-    );
-  const params = options.params ?? {};
-  if (
-    typeof params !== 'object' ||
-    params === null ||
-    Array.isArray(params) ||
-    (Object.getPrototypeOf(params) !== Object.prototype && Object.getPrototypeOf(params) !== null)
-  )
-    throw new ConfigurationError('params must be an object of form fields, e.g. { organization: "org_123" }.');
-  for (const [key, value] of Object.entries(params)) {
-    if (RESERVED_PARAMS.includes(key)) {
-      throw new ConfigurationError(
-        `params.${key} is reserved: the library sets ${key} itself. Use the clientId, clientSecret and authMethod options instead.`,
-      );
-    }
-    if (typeof value !== 'string') throw new ConfigurationError(`params.${key} must be a string.`);
-  }
-  for (const [key, option] of [
-    ['scope', 'scope'],
-    ['audience', 'audience'],
-    ['resource', 'resource'],
-  ] as const) {
-    if (key in params && options[option] !== undefined)
-      throw new ConfigurationError(`params.${key} conflicts with the ${option} option: set it in one place.`);
-  }
+  checkEndpoints(options.tokenUrl, options.issuer, allowInsecureHttp);
+  const auth = resolveClientAuth({ ...options, clientId });
   if (options.audience !== undefined) nonEmptyString(options.audience, 'audience', 'pass your API identifier.');
-  const resource = list(options.resource, 'resource');
-  for (const r of resource) {
-    try {
-      if (new URL(r).hash) throw new Error('fragment');
-    } catch {
-      throw new ConfigurationError(
-        `resource ${JSON.stringify(r)} must be an absolute URI without a fragment (RFC 8707 §2).`,
-      );
-    }
-  }
   const httpClient = options.httpClient;
   if (httpClient !== undefined && typeof (httpClient as { request?: unknown }).request !== 'function') {
     throw new ConfigurationError('httpClient must be an axios instance (axios.create()).');
   }
-  const store = options.store;
-  if (
-    store !== undefined &&
-    (typeof store !== 'object' ||
-      store === null ||
-      ['get', 'set', 'delete'].some((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function'))
-  ) {
-    throw new ConfigurationError(
-      'store must implement the TokenStore interface (get, set, delete), e.g. redisStore(client) from axios-client-credentials/redis.',
-    );
-  }
-  for (const method of ['lock', 'unlock', 'extendLock', 'waitForChange'] as const) {
-    const value = (store as unknown as Record<string, unknown> | undefined)?.[method];
-    if (value !== undefined && typeof value !== 'function')
-      throw new ConfigurationError(`store.${method} must be a function when present.`);
-  }
+  const store = checkStore(options.store);
   if (options.now !== undefined && typeof options.now !== 'function')
     throw new ConfigurationError('now must be a function returning ms since the epoch.');
-  const refreshRatio =
-    options.refreshRatio === false || options.refreshRatio === undefined
-      ? options.refreshRatio
-      : number(options.refreshRatio, 'refreshRatio', 0, { min: 0.05, max: 1 });
   const timeoutMs = number(options.timeoutMs, 'timeoutMs', 10_000, { min: 1, max: 2_147_483_647 });
-  const encryptionKey = options.encryptionKey;
-  if (
-    (encryptionKey !== undefined && !(typeof encryptionKey === 'string' || encryptionKey instanceof Uint8Array)) ||
-    (encryptionKey !== undefined && encryptionKey.length < 16)
-  ) {
-    throw new ConfigurationError('encryptionKey must be a string or bytes of at least 16 characters.');
-  }
   return {
     tokenUrl: options.tokenUrl,
     issuer: options.issuer,
     clientId,
-    clientSecret,
-    scope,
-    authMethod: options.authMethod,
+    auth,
+    scope: checkScope(options.scope),
     audience: options.audience,
-    resource,
-    params: { ...params },
+    resource: checkResource(options.resource),
+    params: checkParams(options.params, options as unknown as Record<string, unknown>),
     expiryLeewayMs:
       number(options.expiryLeewaySeconds, 'expiryLeewaySeconds', 30, { max: MAX_LIFETIME_SECONDS }) * 1000,
     defaultExpiresInMs:
       number(options.defaultExpiresInSeconds, 'defaultExpiresInSeconds', 300, { max: MAX_LIFETIME_SECONDS }) * 1000,
-    refreshRatio,
+    refreshRatio:
+      options.refreshRatio === false || options.refreshRatio === undefined
+        ? options.refreshRatio
+        : number(options.refreshRatio, 'refreshRatio', 0, { min: 0.05, max: 1 }),
     timeoutMs,
     retry: resolveRetry(options.retry),
     failureCooldownMs: number(options.failureCooldownMs, 'failureCooldownMs', 1000),
@@ -302,7 +206,23 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     lockTtlMs: number(options.lockTtlMs, 'lockTtlMs', store?.extendLock ? HEARTBEAT_LOCK_TTL_MS : timeoutMs + 2000, {
       min: 1,
     }),
-    encryptionKey,
+    encryptionMaterial: encryptionMaterial(options.encryptionKey, auth, store),
     now: options.now ?? Date.now,
   };
+}
+
+/** `encryptionKey`, else what the credential gives; a store with neither is a configuration error. */
+function encryptionMaterial(
+  value: unknown,
+  auth: ResolvedClientAuth,
+  store: TokenStore | undefined,
+): string | Uint8Array {
+  const key = checkEncryptionKey(value) ?? auth.keyMaterial;
+  if (key !== undefined) return key;
+  if (store !== undefined) {
+    throw new ConfigurationError(
+      'A store needs encryptionKey here: tokens are encrypted at rest with a key derived from the credential, and this one (a clientAssertion signer, or a KeyObject the library never exports) cannot be read. Pass encryptionKey: a secret of 16 or more characters shared by every process.',
+    );
+  }
+  return ''; // no store: nothing is encrypted
 }

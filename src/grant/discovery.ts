@@ -1,6 +1,6 @@
-import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-auth.js';
+import { METHODS_BY_CREDENTIAL, pickAuthMethod, type ClientAuthMethod, type ClientCredential } from './client-auth.js';
 import { DiscoveryError } from '../errors.js';
-import { sendWithRetry, type HttpContext } from './grant.js';
+import { sendWithRetry, type HttpContext } from './send.js';
 import { displayUrl, scrub } from '../util/redact.js';
 import { isJsonObject, parseJson } from '../util/json.js';
 
@@ -9,6 +9,8 @@ export interface ServerMetadata {
   issuer: string;
   token_endpoint: string;
   token_endpoint_auth_methods_supported?: string[];
+  /** RFC 8705 §5: endpoints a client using mutual TLS calls instead. */
+  mtls_endpoint_aliases?: { token_endpoint?: string; [field: string]: unknown };
   [field: string]: unknown;
 }
 
@@ -99,6 +101,21 @@ function validate(
     throw new DiscoveryError(`Discovery document at ${displayUrl(url)} has no token_endpoint.`);
   }
   checkDiscoveredUrl(doc.token_endpoint, 'token_endpoint', issuer, url, checkUrl);
+  const aliases = doc.mtls_endpoint_aliases;
+  if (aliases !== undefined && !isJsonObject(aliases)) {
+    throw new DiscoveryError(
+      `Discovery document at ${displayUrl(url)} has an mtls_endpoint_aliases that is not an object.`,
+    );
+  }
+  const alias = aliases?.token_endpoint;
+  if (alias !== undefined) {
+    if (typeof alias !== 'string') {
+      throw new DiscoveryError(
+        `Discovery document at ${displayUrl(url)} has an mtls_endpoint_aliases.token_endpoint that is not a string.`,
+      );
+    }
+    checkDiscoveredUrl(alias, 'mtls_endpoint_aliases.token_endpoint', issuer, url, checkUrl);
+  }
   const methods = doc.token_endpoint_auth_methods_supported;
   if (methods !== undefined && !(Array.isArray(methods) && methods.every((m) => typeof m === 'string'))) {
     throw new DiscoveryError(
@@ -136,15 +153,15 @@ function checkDiscoveredUrl(
 }
 
 /**
- * The client authentication method to use when none is configured:
- * `client_secret_basic` if the server lists it (or lists nothing: RFC 8414's
- * default), else `client_secret_post`.
+ * The client authentication method to use when none is configured: the first method the credential
+ * can do that the server lists (see {@link pickAuthMethod}); with no list, RFC 8414's default for a
+ * secret (`client_secret_basic`) or the credential's own method.
  */
-export function pickAuthMethod(metadata: ServerMetadata): ClientAuthMethod {
+export function discoveredAuthMethod(metadata: ServerMetadata, kind: ClientCredential['kind']): ClientAuthMethod {
   const supported = metadata.token_endpoint_auth_methods_supported;
-  if (!supported || supported.includes('client_secret_basic')) return 'client_secret_basic';
-  if (supported.includes('client_secret_post')) return 'client_secret_post';
+  const method = pickAuthMethod(kind, supported);
+  if (method) return method;
   throw new DiscoveryError(
-    `The authorization server ${displayUrl(metadata.issuer)} supports none of ${CLIENT_AUTH_METHODS.join(', ')} (it lists ${supported.join(', ') || 'nothing'}); this library authenticates with a client secret.`,
+    `The authorization server ${displayUrl(metadata.issuer)} supports none of ${METHODS_BY_CREDENTIAL[kind].join(', ')}, the methods the given credential can do (it lists ${supported?.join(', ') || 'nothing'}). Pass the credential its registration uses (clientSecret, privateKey, clientAssertion or tls), or set authMethod.`,
   );
 }

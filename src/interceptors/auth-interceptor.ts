@@ -9,6 +9,8 @@ import { RedirectGuard } from './redirect-guard.js';
 import type { AccessToken } from '../grant/token-response.js';
 import { bearerChallenge, parseChallenges } from './www-authenticate.js';
 import { callAdapter, httpAdapter, resolveAdapter, type AdapterSpec } from './adapter.js';
+import { presentCertificate } from './certificate-agent.js';
+import { CLIENT_CERTIFICATE, type ClientCertificate } from '../grant/client-tls.js';
 import { AuthorizationHeader } from './authorization-header.js';
 import { isOneShotBody, isSpecFormData, pinBoundary, type HeaderBag } from './request-body.js';
 import { issueReplayTicket, takeReplayTicket } from './replay-ticket.js';
@@ -20,6 +22,7 @@ export interface AttachableProvider extends TokenSource, ApiEventReporter {
   peekToken(): AccessToken | undefined;
   refreshIfDue(): void;
   invalidate(token: AccessToken): boolean;
+  readonly [CLIENT_CERTIFICATE]?: ClientCertificate | undefined;
 }
 
 /** One send with our token: the token, and whether it was this library's replay of a 401. */
@@ -55,7 +58,7 @@ export class AuthInterceptor {
     this.#api = api;
     this.#provider = provider;
     this.#policy = policy;
-    this.#redirects = new RedirectGuard(policy);
+    this.#redirects = new RedirectGuard(policy, provider[CLIENT_CERTIFICATE]);
     this.#header = new AuthorizationHeader(api.defaults);
   }
 
@@ -80,14 +83,16 @@ export class AuthInterceptor {
     const key = this.#header.keyFor(config);
     if (key === undefined) return adapter(config); // the request's own Authorization header is left alone
     if (isSpecFormData(config.data) && adapter === httpAdapter()) pinBoundary(config.headers as unknown as HeaderBag);
+    // axios's own adapters other than http (fetch, xhr) take no https agent: no client certificate.
+    const agentless = typeof spec !== 'function' && adapter !== httpAdapter();
     const cached = this.#provider.peekToken();
     if (cached) {
       this.#provider.refreshIfDue();
-      return this.#sendWithToken(config, adapter, key, { token: cached, replay }, undefined);
+      return this.#sendWithToken(config, adapter, key, { token: cached, replay }, undefined, agentless);
     }
     const waitedSince = Date.now();
     return waitForToken(this.#provider, config).then((token) =>
-      this.#sendWithToken(config, adapter, key, { token, replay }, waitedSince),
+      this.#sendWithToken(config, adapter, key, { token, replay }, waitedSince, agentless),
     );
   }
 
@@ -103,28 +108,44 @@ export class AuthInterceptor {
     return status === 401 ? this.#onUnauthorized(error, config, send) : this.#onForbidden(error, config);
   }
 
-  /** Sets the token, sends, and takes the token back off the config as soon as the adapter settles. */
+  /**
+   * Sets the token (and, with a certificate-bound token, the agent that presents the certificate), sends,
+   * and takes both back off the config as soon as the adapter settles.
+   */
   #sendWithToken(
     config: InternalAxiosRequestConfig,
     adapter: AxiosAdapter,
     key: string,
     send: Send,
     waitedSince: number | undefined,
+    agentless: boolean,
   ): Promise<AxiosResponse> {
     const timeout = spendWait(config, waitedSince);
     if (typeof timeout === 'object') return Promise.reject(timeout);
+    const certificate = this.#provider[CLIENT_CERTIFICATE];
+    let ownAgent: unknown;
+    try {
+      if (certificate) ownAgent = presentCertificate(config, agentless, certificate, this.#api.defaults.httpsAgent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const sentAgent: unknown = config.httpsAgent;
     const own = config.headers;
     const sent = withHeader(own, key, this.#header.valueFor(send.token));
     config.headers = sent;
     this.#sends.set(config, send);
     config.beforeRedirect = this.#redirects.wrap(config.beforeRedirect);
+    const settle = (result: unknown): void => {
+      takeTokenBack(config, own, sent, timeout, result);
+      if (certificate && config.httpsAgent === sentAgent) config.httpsAgent = ownAgent;
+    };
     return callAdapter(adapter, config).then(
       (response) => {
-        takeTokenBack(config, own, sent, timeout, response);
+        settle(response);
         return response;
       },
       (error: unknown) => {
-        takeTokenBack(config, own, sent, timeout, error);
+        settle(error);
         throw error;
       },
     );

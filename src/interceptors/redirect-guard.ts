@@ -1,4 +1,5 @@
 import type { InternalAxiosRequestConfig } from 'axios';
+import type { ClientCertificate } from '../grant/client-tls.js';
 
 /** A `beforeRedirect` hook as follow-redirects calls it (axios's http adapter). */
 type Redirect = (options: Record<string, unknown>, ...rest: unknown[]) => void;
@@ -10,7 +11,8 @@ export interface RedirectPolicy {
 }
 
 const ORIGINAL = Symbol('axios-client-credentials.original');
-const AUTHORIZATION = /^authorization$/i;
+/** The headers that carry the token (and, with DPoP, its proof). */
+const TOKEN_HEADERS = /^(authorization|dpop)$/i;
 
 /** The URL a follow-redirects redirect goes to. */
 function redirectUrl(redirect: Record<string, unknown>): string {
@@ -23,7 +25,9 @@ function redirectUrl(redirect: Record<string, unknown>): string {
  * Strips the Authorization header from a redirect to an origin the token may
  * not go to, whatever follow-redirects would keep (it keeps the header on a
  * redirect to a subdomain, or to another port of the same host on old
- * releases), then calls the request's own `beforeRedirect`.
+ * releases), and puts back the agent the client certificate was added to, so
+ * that origin is not offered the certificate either; then calls the
+ * request's own `beforeRedirect`.
  *
  * One guard function per original hook is made and reused, so wrapping costs
  * nothing per request; wrapping a guard again wraps its original instead.
@@ -32,9 +36,11 @@ export class RedirectGuard {
   readonly #policy: RedirectPolicy;
   readonly #guards = new WeakMap<object, Redirect>();
   readonly #plain: Redirect;
+  readonly #certificate: ClientCertificate | undefined;
 
-  constructor(policy: RedirectPolicy) {
+  constructor(policy: RedirectPolicy, certificate?: ClientCertificate) {
     this.#policy = policy;
+    this.#certificate = certificate;
     this.#plain = this.#make(undefined);
   }
 
@@ -50,13 +56,22 @@ export class RedirectGuard {
 
   #make(original: Redirect | undefined): Redirect {
     const guard: Redirect = (redirect, ...rest) => {
-      const headers = redirect.headers as Record<string, unknown> | undefined;
-      if (headers && !this.#policy.allowsUrl(redirectUrl(redirect))) {
-        for (const name of Object.keys(headers)) if (AUTHORIZATION.test(name)) delete headers[name];
+      if (!this.#policy.allowsUrl(redirectUrl(redirect))) {
+        const headers = redirect.headers as Record<string, unknown> | undefined;
+        for (const name of Object.keys(headers ?? {})) if (TOKEN_HEADERS.test(name)) delete headers?.[name];
+        if (this.#certificate) withdrawCertificate(redirect, this.#certificate);
       }
       original?.(redirect, ...rest);
     };
     (guard as unknown as Record<symbol, unknown>)[ORIGINAL] = original;
     return guard;
   }
+}
+
+/** Puts back the agents follow-redirects would use for the next hop where they present the certificate. */
+function withdrawCertificate(redirect: Record<string, unknown>, certificate: ClientCertificate): void {
+  const agents = redirect.agents as Record<string, unknown> | undefined;
+  if (agents && certificate.owns(agents.https))
+    redirect.agents = { ...agents, https: certificate.baseOf(agents.https) };
+  if (certificate.owns(redirect.agent)) redirect.agent = certificate.baseOf(redirect.agent);
 }

@@ -1,4 +1,5 @@
 import type { RetryPolicy } from '../grant/retry.js';
+import type { AccessToken, TokenRecord } from '../grant/token-response.js';
 
 /** When the provider stops using a token, and when it starts one background refresh of it. */
 export interface TokenTimes {
@@ -53,4 +54,24 @@ export function tokenTimes(sentAt: number, expiresAt: number, settings: RefreshS
   if (refreshRatio !== undefined) return { staleAt, refreshAt: sentAt + refreshRatio * usable };
   const lead = Math.min(settings.leadMs, usable * MAX_LEAD_FRACTION);
   return { staleAt, refreshAt: staleAt - lead };
+}
+
+/** The cache record of a token: when it goes stale and when its refresh starts, given the slowest grant lately. */
+export function recordOf(
+  stored: { token: AccessToken; sentAt: number; endsAt: number },
+  slowestGrantMs: number,
+  o: {
+    retry: RetryPolicy;
+    failureCooldownMs: number;
+    expiryLeewayMs: number;
+    refreshRatio: number | false | undefined;
+  },
+): TokenRecord {
+  const leadMs = refreshLeadMs(slowestGrantMs, o.retry, o.failureCooldownMs);
+  const times = tokenTimes(stored.sentAt, stored.endsAt, {
+    expiryLeewayMs: o.expiryLeewayMs,
+    refreshRatio: o.refreshRatio,
+    leadMs,
+  });
+  return { token: stored.token, sentAt: stored.sentAt, ...times };
 }

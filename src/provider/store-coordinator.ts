@@ -1,3 +1,4 @@
+import type { TokenRecord } from '../grant/token-response.js';
 import { ClientCredentialsError } from '../errors.js';
 import { scrub } from '../util/redact.js';
 import { afterIo, sleep, unref } from '../util/timers.js';
@@ -159,4 +160,13 @@ export class StoreCoordinator {
       clearTimeout(timer);
     }
   }
+}
+
+/** A token the provider got: fetched, or read from the store. */
+export interface Acquired {
+  record: TokenRecord;
+  /** The store value of this token, when it came from the store. */
+  stored: string | undefined;
+  /** For a token just fetched: settles with its store value once it is in the store, or `undefined` if it could not be put there. */
+  storing?: Promise<string | undefined> | undefined;
 }

@@ -5,8 +5,8 @@ import { makeAccessToken, type AccessToken } from '../grant/token-response.js';
 
 /**
  * The store key of a grant: a hash of everything that identifies it (token
- * endpoint, client id, auth method, scope, audience, resource, extra fields).
- * It never contains the secret.
+ * endpoint, client id, auth method, the client certificate's thumbprint, scope,
+ * audience, resource, extra fields). It never contains a secret or a key.
  */
 export function cacheKey(grant: GrantRequest): string {
   const identity = JSON.stringify([
@@ -18,6 +18,8 @@ export function cacheKey(grant: GrantRequest): string {
     grant.audience ?? null,
     [...grant.resource].sort(),
     Object.entries(grant.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    // Only when there is one, so the keys of grants without a certificate stay what they were.
+    ...(grant.certificateThumbprint === undefined ? [] : [`x5t#S256:${grant.certificateThumbprint}`]),
   ]);
   return createHash('sha256').update(identity).digest('base64url').slice(0, 32);
 }
@@ -69,7 +71,14 @@ export function decodeToken(value: unknown, aesKey: Buffer, key: string): Stored
     const plain = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString(
       'utf8',
     );
-    const p = JSON.parse(plain) as { a?: unknown; t?: unknown; e?: unknown; s?: unknown; i?: unknown; x?: unknown };
+    const p = JSON.parse(plain) as {
+      a?: unknown;
+      t?: unknown;
+      e?: unknown;
+      s?: unknown;
+      i?: unknown;
+      x?: unknown;
+    };
     if (typeof p.a !== 'string' || typeof p.t !== 'string' || typeof p.i !== 'number' || typeof p.x !== 'number')
       return undefined;
     if (!Array.isArray(p.s) || !p.s.every((s) => typeof s === 'string')) return undefined;

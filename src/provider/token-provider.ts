@@ -1,15 +1,17 @@
 import axios from 'axios';
 import { ConfigurationError, DiscoveryError } from '../errors.js';
-import { ProviderEventSource } from '../events.js';
-import { requestToken, type HttpContext } from '../grant/grant.js';
+import { ProviderEventSource, tokenEventOf } from '../events.js';
+import { requestToken } from '../grant/grant.js';
+import type { HttpContext } from '../grant/send.js';
 import { resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from '../options.js';
-import { credentialForms } from '../util/redact.js';
-import { refreshLeadMs, tokenTimes } from './refresh-policy.js';
-import { StoreCoordinator } from './store-coordinator.js';
+import { CLIENT_CERTIFICATE, authorizationServerAgent, type ClientCertificate } from '../grant/client-tls.js';
+import { recordOf } from './refresh-policy.js';
+import { StoreCoordinator, type Acquired } from './store-coordinator.js';
 import { decodeToken, encodeToken, type StoredToken } from './token-codec.js';
 import { EndpointResolver, type Endpoint } from '../grant/token-endpoint.js';
 import type { AccessToken, TokenRecord } from '../grant/token-response.js';
 import { abortable, abortReason } from '../util/abort.js';
+import { Waiters } from '../util/timers.js';
 
 /** Options of {@link ClientCredentialsProvider.getToken}. */
 export interface GetTokenOptions {
@@ -17,14 +19,6 @@ export interface GetTokenOptions {
   forceRefresh?: boolean | undefined;
   /** Stops waiting (for this caller only) when aborted; the token request goes on for others. */
   signal?: AbortSignal | undefined;
-}
-
-interface Acquired {
-  record: TokenRecord;
-  /** The store value of this token, when it came from the store. */
-  stored: string | undefined;
-  /** For a token just fetched: settles with its store value once it is in the store, or `undefined` if it could not be put there. */
-  storing?: Promise<string | undefined> | undefined;
 }
 
 /**
@@ -59,21 +53,22 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   readonly #shared: StoreCoordinator | undefined;
   /** How long the last few grants took (ms): how far ahead a refresh must start. */
   readonly #grantMs: number[] = [];
-  /** Callers waiting for a token now, and the timer that keeps the process open for them. */
-  #waiting = 0;
-  #holdOpen: ReturnType<typeof setInterval> | undefined;
+  /** Callers waiting for a token now: they hold the process open, a background refresh does not. */
+  readonly #waiters = new Waiters();
 
   constructor(options: ClientCredentialsOptions) {
     super();
     this.#options = resolveOptions(options);
     const o = this.#options;
+    const httpClient = o.httpClient ?? axios.create();
     this.#http = {
-      httpClient: o.httpClient ?? axios.create(),
+      httpClient,
       timeoutMs: o.timeoutMs,
       retry: o.retry,
       now: o.now,
-      secrets: credentialForms(o.clientId, o.clientSecret),
+      secrets: o.auth.secrets,
       onRetry: (info) => this.emit('retry', info),
+      httpsAgent: authorizationServerAgent(o.auth.certificate, o.auth.ca, httpClient.defaults.httpsAgent),
     };
     this.#endpoint = new EndpointResolver(o, this.#http);
     if (o.store) {
@@ -87,6 +82,11 @@ export class ClientCredentialsProvider extends ProviderEventSource {
         onError: (error) => this.emit('error', { phase: 'store', error }),
       });
     }
+  }
+
+  /** The client certificate `attachAuth` presents to allowed origins (mutual TLS). @internal */
+  get [CLIENT_CERTIFICATE](): ClientCertificate | undefined {
+    return this.#options.auth.certificate;
   }
 
   /** Scopes this provider asks for. */
@@ -157,7 +157,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       if (failure && this.#options.now() < failure.until) return Promise.reject(failure.error);
       flight = this.#startFlight(false, forceRefresh ? this.#record?.token.accessToken : undefined);
     }
-    return this.#wait(flight, signal);
+    return this.#waiters.wait(signal ? abortable(flight, signal) : flight);
   }
 
   /**
@@ -182,20 +182,6 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     const endpoint = this.#endpoint.known;
     if (stored !== undefined && endpoint) this.#shared?.delete(endpoint.key, stored);
     return true;
-  }
-
-  /**
-   * `flight` for one caller. While anyone waits, the process stays open (the retry back-off and store
-   * timers do not hold it); a flight nobody waits for, a background refresh, lets a finished script exit.
-   */
-  #wait(flight: Promise<AccessToken>, signal: AbortSignal | undefined): Promise<AccessToken> {
-    if (this.#waiting++ === 0) this.#holdOpen = setInterval(() => {}, 2 ** 30);
-    const waited = signal ? abortable(flight, signal) : flight;
-    const done = (): void => {
-      if (--this.#waiting === 0) clearInterval(this.#holdOpen);
-    };
-    waited.then(done, done);
-    return waited;
   }
 
   #startFlight(background: boolean, replacing: string | undefined): Promise<AccessToken> {
@@ -280,14 +266,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
 
   /** Cache times (see {@link tokenTimes}). */
   #toRecord(stored: StoredToken): TokenRecord {
-    const o = this.#options;
-    const leadMs = refreshLeadMs(Math.max(0, ...this.#grantMs), o.retry, o.failureCooldownMs);
-    const times = tokenTimes(stored.sentAt, stored.endsAt, {
-      expiryLeewayMs: o.expiryLeewayMs,
-      refreshRatio: o.refreshRatio,
-      leadMs,
-    });
-    return { token: stored.token, sentAt: stored.sentAt, ...times };
+    return recordOf(stored, Math.max(0, ...this.#grantMs), this.#options);
   }
 
   #emitToken(
@@ -297,18 +276,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     attempts: number,
     background: boolean,
   ): void {
-    const { token } = record;
-    const granted = new Set(token.scope);
-    this.emit('token', {
-      source,
-      expiresAt: token.expiresAt,
-      lifetimeMs: token.expiresAt === undefined ? undefined : token.expiresAt - record.sentAt,
-      scope: token.scope,
-      requestedScope: this.#options.scope,
-      missingScope: this.#options.scope.filter((s) => !granted.has(s)),
-      durationMs,
-      attempts,
-      background,
-    });
+    const requestedScope = this.#options.scope;
+    this.emit('token', { ...tokenEventOf(record, requestedScope), source, durationMs, attempts, background });
   }
 }

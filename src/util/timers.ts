@@ -20,3 +20,23 @@ export function afterIo(callback: () => void): void {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => void unref(setTimeout(resolve, ms)));
 }
+
+/**
+ * Keeps the process open while anyone waits for a promise it hands out, and only then: the timers
+ * behind the promise (a retry back-off, a store bound) are unref'd, so a promise nobody waits for, such
+ * as a background refresh, lets a finished script exit.
+ */
+export class Waiters {
+  #count = 0;
+  #holdOpen: ReturnType<typeof setInterval> | undefined;
+
+  /** `promise`, holding the process open until it settles. */
+  wait<T>(promise: Promise<T>): Promise<T> {
+    if (this.#count++ === 0) this.#holdOpen = setInterval(() => {}, 2 ** 30);
+    const done = (): void => {
+      if (--this.#count === 0) clearInterval(this.#holdOpen);
+    };
+    promise.then(done, done);
+    return promise;
+  }
+}
