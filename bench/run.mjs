@@ -124,6 +124,10 @@ async function main() {
     );
     await step('11 loopback HTTP per request', ['11'], async () => (await import('./figures/loopback.mjs')).loopback());
     await step('10 WWW-Authenticate parse, 60 KB', ['10'], wwwAuthenticate);
+    await step('12 client authentication CPU per token request', ['12a', '12b', '12c', '12d', '12e'], async () =>
+      (await import('./figures/client-auth.mjs')).clientAuth(),
+    );
+    await step('13 mTLS API call per request', ['13a', '13b'], async () => (await import('./figures/mtls.mjs')).mtls());
     await step('4 heap after 10 000 waiting requests', ['4'], heap);
     await step('1 cold burst', ['1'], coldBurst);
     await step('2 401 burst after revocation', ['2a', '2b'], revocation);
