@@ -1,7 +1,7 @@
 import { authenticate, type ClientAuthMethod, type ClientCredential } from './client-auth.js';
 import { TokenEndpointError } from '../errors.js';
 import { displayUrl, scrub } from '../util/redact.js';
-import { sendWithRetry, type AttemptRequest, type HttpContext } from './send.js';
+import { isPermanent, sendWithRetry, type AttemptRequest, type HttpContext } from './send.js';
 import { errorFromBody, invalidResponse, parseTokenResponse, type AccessToken } from './token-response.js';
 import { isJsonObject, parseJson } from '../util/json.js';
 
@@ -77,7 +77,7 @@ export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promi
       {
         cause: exchange.cause,
         attempts: exchange.attempts,
-        retryable: exchange.reason !== 'too-large',
+        retryable: !isPermanent(exchange.reason),
         error: exchange.reason === 'too-large' ? 'invalid_token_response' : undefined,
       },
     );

@@ -100,7 +100,8 @@ export async function sendWithRetry(
       outcome = networkFailure(error, timeout.aborted, ctx, attempt, secrets);
       if (outcome.kind === 'network' && outcome.reason === 'too-large') return outcome;
     }
-    const retryable = outcome.kind === 'network' || ctx.retry.statuses.includes(outcome.status);
+    const retryable =
+      outcome.kind === 'network' ? !isPermanent(outcome.reason) : ctx.retry.statuses.includes(outcome.status);
     if (!retryable || attempt > ctx.retry.retries) return outcome;
     const retryAfter =
       outcome.kind === 'answer' ? parseRetryAfter(headerValue(outcome.headers, 'retry-after'), Date.now()) : undefined;
@@ -109,6 +110,30 @@ export async function sendWithRetry(
     ctx.onRetry?.({ attempt, delayMs, reason, request: kind });
     await sleep(delayMs);
   }
+}
+
+/**
+ * TLS failures that no retry can fix: the server's certificate is not trusted, not for this name, or
+ * not valid now (a missing `ca`, a wrong host), and an answer too large to read.
+ */
+const PERMANENT = new Set([
+  'too-large',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Whether a network failure is one no retry can fix. */
+export function isPermanent(reason: string): boolean {
+  return PERMANENT.has(reason);
 }
 
 /** The body as text, whatever the adapter produced (a string, bytes, or already-parsed JSON from a custom adapter). */
