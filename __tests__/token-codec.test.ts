@@ -230,6 +230,20 @@ describe('an authentic value of the wrong shape is undefined', () => {
   });
 });
 
+describe('a generated DPoP key travels with its token', () => {
+  test('the private JWK round-trips, encrypted like the token', () => {
+    const dpopJwk = { kty: 'EC', crv: 'P-256', x: 'x-value', y: 'y-value', d: 'private-d-value' };
+    const value = encodeToken({ ...stored(), dpopJwk }, aesA, KEY_A);
+    expect(value).not.toContain('private-d-value');
+    expect(Buffer.from(value.slice(3), 'base64url').toString('latin1')).not.toContain('private-d-value');
+    expect(decodeToken(value, aesA, KEY_A)?.dpopJwk).toEqual(dpopJwk);
+  });
+
+  test('a token without a key decodes without one', () => {
+    expect(decodeToken(encodeToken(stored(), aesA, KEY_A), aesA, KEY_A)?.dpopJwk).toBeUndefined();
+  });
+});
+
 describe('keys', () => {
   const grant: GrantRequest = {
     tokenUrl: 'https://auth.example.com/token',

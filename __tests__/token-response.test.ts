@@ -134,6 +134,22 @@ describe('token_type (RFC 6749 §7.1)', () => {
     expect(error).toMatchObject({ error: 'unsupported_token_type', status: 200 });
     expect(error.message).toContain(`token_type ${shown},`);
   });
+
+  test.each([['DPoP'], ['dpop'], ['DPOP']])(
+    'takes %s as DPoP when a DPoP token was asked for (RFC 9449 §5)',
+    (type) => {
+      expect(parse({ access_token: 'abc', token_type: type }, { tokenType: 'DPoP' }).token.tokenType).toBe('DPoP');
+    },
+  );
+
+  test.each([['Bearer'], ['bearer'], [undefined], ['MAC']])(
+    'refuses %s when a DPoP token was asked for: the server ignored the proof',
+    (type) => {
+      const error = refusal({ access_token: 'abc', token_type: type }, { tokenType: 'DPoP' });
+      expect(error).toMatchObject({ error: 'unsupported_token_type' });
+      expect(error.message).toMatch(/not DPoP/);
+    },
+  );
 });
 
 describe('expires_in', () => {

@@ -131,7 +131,9 @@ export type AuthenticationFailure =
   /** The API answered 401 to a request whose body is a one-shot stream, which cannot be sent twice. */
   | 'body-not-replayable'
   /** The API answered 401 challenging another scheme only (e.g. `WWW-Authenticate: API-Key`): the token is not the problem, so it is kept and nothing is replayed. */
-  | 'other-scheme';
+  | 'other-scheme'
+  /** The API asked for a new DPoP nonce again after one replay with the nonce it sent (RFC 9449 §9); the token is kept. */
+  | 'dpop-nonce-rejected';
 
 /** Builds an AxiosError subclass instance from the error axios raised, keeping `config`, `request`, `response`. */
 abstract class ApiAuthError extends AxiosError {

@@ -18,6 +18,7 @@ export type { ClientAuthMethod, ClientAssertionSigner } from './grant/client-aut
 export type { AssertionAudience } from './grant/client-credential.js';
 export type { ClientTlsOptions } from './grant/client-tls.js';
 export type { PrivateKeyInput } from './grant/signing-key.js';
+export type { DpopKeyPair } from './grant/dpop.js';
 export type { RetryOptions } from './grant/retry.js';
 export { CHANNELS } from './events.js';
 export type {

@@ -3,6 +3,7 @@ import { ConfigurationError } from './errors.js';
 import type { ClientAssertionSigner, ClientAuthMethod } from './grant/client-auth.js';
 import { resolveClientAuth, type AssertionAudience, type ResolvedClientAuth } from './grant/client-credential.js';
 import type { ClientTlsOptions } from './grant/client-tls.js';
+import { generateDpopKey, resolveDpop, type DpopKey, type DpopKeyPair } from './grant/dpop.js';
 import { resolveRetry, type RetryOptions, type RetryPolicy } from './grant/retry.js';
 import type { PrivateKeyInput } from './grant/signing-key.js';
 import { MAX_LIFETIME_SECONDS } from './grant/token-response.js';
@@ -57,6 +58,16 @@ export interface ClientCredentialsOptions {
    * present it; no other origin ever sees it.
    */
   tls?: ClientTlsOptions | undefined;
+  /**
+   * Sender-constrained tokens with DPoP (RFC 9449): `true` makes an ES256 key pair for this provider; or a
+   * key pair you keep (`CryptoKey`s, which may be non-extractable, or `KeyObject`s). Every token request and
+   * every API call `attachAuth` authorizes then carries a fresh proof, and tokens go out as
+   * `Authorization: DPoP <token>`. With a `store` and `true`, the generated private key travels with the token,
+   * encrypted like it, so every process proves possession of the key the token is bound to; with your own
+   * key pair, only processes given the same key share a token, and the key never travels.
+   * @default off
+   */
+  dpop?: boolean | DpopKeyPair | undefined;
   /** PEM of a private CA that issued the token endpoint's (and discovery's) certificate. @default the system's CAs */
   ca?: string | readonly string[] | undefined;
   /**
@@ -132,6 +143,8 @@ export interface ResolvedOptions {
   issuer: string | undefined;
   clientId: string;
   auth: ResolvedClientAuth;
+  /** The DPoP key of this provider, and whether it was generated here (then it travels with tokens in a store). */
+  dpop: { key: DpopKey; generated: boolean } | undefined;
   scope: readonly string[];
   audience: string | undefined;
   resource: readonly string[];
@@ -184,6 +197,7 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     issuer: options.issuer,
     clientId,
     auth,
+    dpop: dpopOf(options.dpop),
     scope: checkScope(options.scope),
     audience: options.audience,
     resource: checkResource(options.resource),
@@ -209,6 +223,12 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
     encryptionMaterial: encryptionMaterial(options.encryptionKey, auth, store),
     now: options.now ?? Date.now,
   };
+}
+
+function dpopOf(option: unknown): ResolvedOptions['dpop'] {
+  const resolved = resolveDpop(option);
+  if (resolved === undefined) return undefined;
+  return resolved === 'generate' ? { key: generateDpopKey(), generated: true } : { key: resolved, generated: false };
 }
 
 /** `encryptionKey`, else what the credential gives; a store with neither is a configuration error. */

@@ -1,6 +1,7 @@
 import { authenticate, type ClientAuthMethod, type ClientCredential } from './client-auth.js';
 import { TokenEndpointError } from '../errors.js';
 import { displayUrl, scrub } from '../util/redact.js';
+import { htuOf, type DpopKey } from './dpop.js';
 import { isPermanent, sendWithRetry, type AttemptRequest, type HttpContext } from './send.js';
 import { errorFromBody, invalidResponse, parseTokenResponse, type AccessToken } from './token-response.js';
 import { isJsonObject, parseJson } from '../util/json.js';
@@ -16,6 +17,10 @@ export interface GrantRequest {
   assertionAudience: string;
   /** base64url SHA-256 of the client certificate (`x5t#S256`), when mutual TLS is configured. */
   certificateThumbprint?: string | undefined;
+  /** The key the token is bound to with DPoP (RFC 9449): a proof with every attempt, a `DPoP` token required. */
+  dpop?: DpopKey | undefined;
+  /** What identifies the DPoP key in the cache key: its thumbprint, or `generated` (the key travels with the token). */
+  dpopKeyId?: string | undefined;
   scope: readonly string[];
   audience?: string | undefined;
   resource: readonly string[];
@@ -59,6 +64,14 @@ export async function tokenRequest(ctx: HttpContext, grant: GrantRequest): Promi
     nowSeconds: Math.floor(Date.now() / 1000),
   };
   const secrets = await authenticate(attempt, headers, body);
+  if (grant.dpop) {
+    headers.DPoP = grant.dpop.proof({
+      htm: 'POST',
+      htu: htuOf(grant.tokenUrl),
+      nonce: ctx.dpopNonces?.get(grant.tokenUrl),
+    });
+    secrets.push(headers.DPoP);
+  }
   return { url: grant.tokenUrl, method: 'POST', headers, data: body.toString(), secrets };
 }
 
@@ -100,6 +113,7 @@ export async function requestToken(ctx: HttpContext, grant: GrantRequest): Promi
       sentAt: exchange.sentAt,
       requestedScope: grant.scope,
       secrets,
+      tokenType: grant.dpop ? 'DPoP' : 'Bearer',
     });
     return { token, lifetimeSeconds, sentAt: exchange.sentAt, durationMs: ctx.now() - exchange.startedAt, attempts };
   } catch (error) {

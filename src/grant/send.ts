@@ -1,6 +1,8 @@
 import { Buffer } from 'node:buffer';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { scrub } from '../util/redact.js';
+import { isJsonObject, parseJson } from '../util/json.js';
+import { headerOf, type DpopNonces } from './dpop.js';
 import { parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
 import { sleep } from '../util/timers.js';
 
@@ -30,6 +32,22 @@ export interface HttpContext {
   onRetry?: ((info: RetryInfo) => void) | undefined;
   /** The https agent of every request to the authorization server: the client certificate, a private CA. */
   httpsAgent?: unknown;
+  /** The authorization server's DPoP nonces, updated from every answer, when DPoP is on. */
+  dpopNonces?: DpopNonces | undefined;
+}
+
+/** Whether an answer is a DPoP nonce challenge (RFC 9449 §8) that brought a nonce; every answer updates the nonce. */
+function isNonceChallenge(
+  ctx: HttpContext,
+  url: string,
+  answer: { status: number; headers: unknown; text: string },
+): boolean {
+  const nonces = ctx.dpopNonces;
+  if (!nonces) return false;
+  nonces.update(url, answer.headers);
+  if (answer.status !== 400 || headerOf(answer.headers, 'dpop-nonce') === undefined) return false;
+  const body = parseJson(answer.text);
+  return isJsonObject(body) && body.error === 'use_dpop_nonce';
 }
 
 /** One attempt's request, made afresh for each attempt, with the texts it carries that no error may show. */
@@ -61,6 +79,7 @@ export async function sendWithRetry(
   kind: RetryInfo['request'],
 ): Promise<Exchange> {
   const startedAt = ctx.now();
+  let nonceRetried = false;
   for (let attempt = 1; ; attempt++) {
     const { secrets = [], ...config } = typeof request === 'function' ? await request() : request;
     const sentAt = ctx.now();
@@ -100,6 +119,14 @@ export async function sendWithRetry(
       outcome = networkFailure(error, timeout.aborted, ctx, attempt, secrets);
       if (outcome.kind === 'network' && outcome.reason === 'too-large') return outcome;
     }
+    if (outcome.kind === 'answer' && isNonceChallenge(ctx, config.url, outcome) && !nonceRetried) {
+      // RFC 9449 §8: the server wants its nonce in the proof. Sent again at once with it, once per attempt,
+      // not counted as a failure (a 400 is otherwise never retried).
+      nonceRetried = true;
+      attempt--;
+      continue;
+    }
+    nonceRetried = false;
     const retryable =
       outcome.kind === 'network' ? !isPermanent(outcome.reason) : ctx.retry.statuses.includes(outcome.status);
     if (!retryable || attempt > ctx.retry.retries) return outcome;

@@ -89,6 +89,8 @@ export class EndpointResolver {
       assertionAudience:
         audience === 'issuer' ? (issuer ?? tokenUrl) : audience === 'token_endpoint' ? tokenUrl : audience,
       certificateThumbprint: o.auth.certificate?.thumbprint,
+      dpop: o.dpop?.key,
+      dpopKeyId: o.dpop ? (o.dpop.generated ? 'generated' : o.dpop.key.thumbprint) : undefined,
       scope: o.scope,
       audience: o.audience,
       resource: o.resource,

@@ -30,7 +30,7 @@ export interface TokenResponse {
 export interface AccessToken {
   /** The access token. Shown as `[REDACTED]` by `util.inspect` and `JSON.stringify`. */
   readonly accessToken: string;
-  /** `Bearer` (the only type this library sends, RFC 6750). */
+  /** `Bearer` (RFC 6750), or `DPoP` for a token bound to the provider's DPoP key (RFC 9449). */
   readonly tokenType: string;
   /**
    * When the token expires, in ms since the epoch: `expires_in` counted from when the token request was sent,
@@ -127,13 +127,25 @@ function parseExpiresIn(value: unknown, status: number, secrets: readonly string
   return seconds;
 }
 
-/** Normalises `token_type`; only Bearer is understood (RFC 6749 §7.1). */
-function parseTokenType(value: unknown, status: number, secrets: readonly string[]): string {
-  if (value === undefined || value === null) return 'Bearer';
-  if (typeof value === 'string' && value.toLowerCase() === 'bearer') return 'Bearer';
+/**
+ * Normalises `token_type` (RFC 6749 §7.1): `Bearer` (also when absent), or `DPoP` when the provider asked for a
+ * DPoP-bound token (RFC 9449 §5), and nothing else: a server that ignored DPoP hands out a bearer token, and a
+ * token of another type would be sent as something the client does not hold the key to.
+ */
+function parseTokenType(
+  value: unknown,
+  expected: 'Bearer' | 'DPoP',
+  status: number,
+  secrets: readonly string[],
+): string {
+  const given = typeof value === 'string' ? value.toLowerCase() : value;
+  if (expected === 'Bearer' && (given === undefined || given === null || given === 'bearer')) return 'Bearer';
+  if (expected === 'DPoP' && given === 'dpop') return 'DPoP';
   const shown = describeValue(value, secrets);
   throw invalidResponse(
-    `Token endpoint returned token_type ${shown}, which this client does not understand; only Bearer tokens are sent (RFC 6749 §7.1).`,
+    expected === 'DPoP'
+      ? `Token endpoint returned token_type ${shown}, not DPoP: the server ignored the DPoP proof and issued a token that is not bound to the key (RFC 9449 §5). Enable DPoP for this client at the server, or leave out the dpop option.`
+      : `Token endpoint returned token_type ${shown}, which this client does not understand; only Bearer tokens are sent (RFC 6749 §7.1), and DPoP tokens with the dpop option.`,
     status,
     { error: 'unsupported_token_type' },
   );
@@ -149,6 +161,8 @@ export interface ParseContext {
   requestedScope: readonly string[];
   /** Every form of the client's credentials (`credentialForms`): withheld from any text quoted from the response. */
   secrets?: readonly string[] | undefined;
+  /** The token type asked for: `DPoP` with a proof, else `Bearer`. @default 'Bearer' */
+  tokenType?: 'Bearer' | 'DPoP' | undefined;
 }
 
 /**
@@ -179,7 +193,7 @@ export function parseTokenResponse(
       ctx.status,
     );
   }
-  const tokenType = parseTokenType(response.token_type, ctx.status, secrets);
+  const tokenType = parseTokenType(response.token_type, ctx.tokenType ?? 'Bearer', ctx.status, secrets);
   const stated = parseExpiresIn(response.expires_in, ctx.status, secrets);
   // 0 says nothing usable about the lifetime: taken at its word, it would cost one token request per call.
   const lifetimeSeconds = stated === 0 ? undefined : stated;

@@ -4,7 +4,7 @@ import type { RequestAuthOptions } from './axios-config.js';
 import { AuthenticationError, PermissionError } from '../errors.js';
 import { REPORT, type ApiEventReporter } from '../events.js';
 import { OriginPolicy } from './origin.js';
-import { displayUrl, hideProperty } from '../util/redact.js';
+import { displayUrl } from '../util/redact.js';
 import { RedirectGuard } from './redirect-guard.js';
 import type { AccessToken } from '../grant/token-response.js';
 import { bearerChallenge, parseChallenges } from './www-authenticate.js';
@@ -13,9 +13,12 @@ import { presentCertificate } from './certificate-agent.js';
 import { CLIENT_CERTIFICATE, type ClientCertificate } from '../grant/client-tls.js';
 import { AuthorizationHeader } from './authorization-header.js';
 import { isOneShotBody, isSpecFormData, pinBoundary, type HeaderBag } from './request-body.js';
-import { issueReplayTicket, takeReplayTicket } from './replay-ticket.js';
+import { issueReplayTicket, takeReplayTicket, type Replays } from './replay-ticket.js';
+import { addProof, answerHeaders } from './dpop-proof.js';
+import { takeTokenBack, withHeader } from './sent-headers.js';
+import { DPOP, type DpopBinding } from '../provider/dpop-binding.js';
 import { spendWait, waitForToken, type TokenSource } from './token-wait.js';
-import { decideUnauthorized, unauthorizedMessage } from './unauthorized.js';
+import { challengeFacts, decideUnauthorized, unauthorizedMessage } from './unauthorized.js';
 
 /** What the interceptors ask of a provider. */
 export interface AttachableProvider extends TokenSource, ApiEventReporter {
@@ -23,12 +26,13 @@ export interface AttachableProvider extends TokenSource, ApiEventReporter {
   refreshIfDue(): void;
   invalidate(token: AccessToken): boolean;
   readonly [CLIENT_CERTIFICATE]?: ClientCertificate | undefined;
+  readonly [DPOP]?: DpopBinding | undefined;
 }
 
-/** One send with our token: the token, and whether it was this library's replay of a 401. */
+/** One send with our token: the token, and the replays the request already had (of a 401, of a DPoP nonce). */
 interface Send {
   token: AccessToken;
-  replay: boolean;
+  replays: Replays;
 }
 
 /** Marks the adapter wrappers of an interceptor, so a config that already went through it is not wrapped twice. */
@@ -78,7 +82,7 @@ export class AuthInterceptor {
   /** At the adapter, with the final URL: sends with the token when the request may carry it, else as it is. */
   dispatch(config: InternalAxiosRequestConfig, spec: AdapterSpec): Promise<AxiosResponse> {
     const adapter = resolveAdapter(spec, config);
-    const replay = takeReplayTicket(config);
+    const replays = takeReplayTicket(config);
     if (this.#detached || config.clientCredentials?.skip || !this.#policy.allows(config)) return adapter(config);
     const key = this.#header.keyFor(config);
     if (key === undefined) return adapter(config); // the request's own Authorization header is left alone
@@ -88,11 +92,11 @@ export class AuthInterceptor {
     const cached = this.#provider.peekToken();
     if (cached) {
       this.#provider.refreshIfDue();
-      return this.#sendWithToken(config, adapter, key, { token: cached, replay }, undefined, agentless);
+      return this.#sendWhenReady(config, adapter, key, { token: cached, replays }, undefined, agentless);
     }
     const waitedSince = Date.now();
     return waitForToken(this.#provider, config).then((token) =>
-      this.#sendWithToken(config, adapter, key, { token, replay }, waitedSince, agentless),
+      this.#sendWhenReady(config, adapter, key, { token, replays }, waitedSince, agentless),
     );
   }
 
@@ -106,6 +110,21 @@ export class AuthInterceptor {
     // A 401 or 403 from a redirect target the token was withheld from says nothing about the token.
     if (!this.#answeredByAllowedOrigin(error)) throw error;
     return status === 401 ? this.#onUnauthorized(error, config, send) : this.#onForbidden(error, config);
+  }
+
+  /** {@link #sendWithToken}, once a DPoP token's target origin has answered a first request (and so named its nonce). */
+  #sendWhenReady(
+    config: InternalAxiosRequestConfig,
+    adapter: AxiosAdapter,
+    key: string,
+    send: Send,
+    waitedSince: number | undefined,
+    agentless: boolean,
+  ): Promise<AxiosResponse> {
+    const gate = send.token.tokenType === 'DPoP' ? this.#provider[DPOP]?.nonces.gate(urlOf(config)) : undefined;
+    if (!gate) return this.#sendWithToken(config, adapter, key, send, waitedSince, agentless);
+    const since = waitedSince ?? Date.now();
+    return gate.then(() => this.#sendWithToken(config, adapter, key, send, since, agentless));
   }
 
   /**
@@ -132,10 +151,18 @@ export class AuthInterceptor {
     const sentAgent: unknown = config.httpsAgent;
     const own = config.headers;
     const sent = withHeader(own, key, this.#header.valueFor(send.token));
+    const dpop = this.#provider[DPOP];
+    let htu: string | undefined;
+    try {
+      if (send.token.tokenType === 'DPoP') htu = addProof(sent, dpop, send.token, config);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     config.headers = sent;
     this.#sends.set(config, send);
     config.beforeRedirect = this.#redirects.wrap(config.beforeRedirect);
     const settle = (result: unknown): void => {
+      if (htu !== undefined) dpop?.nonces.update(htu, answerHeaders(result));
       takeTokenBack(config, own, sent, timeout, result);
       if (certificate && config.httpsAgent === sentAgent) config.httpsAgent = ownAgent;
     };
@@ -156,9 +183,9 @@ export class AuthInterceptor {
     const challenges = parseChallenges(error.response?.headers?.['www-authenticate']);
     const challenge = bearerChallenge(challenges);
     const decision = decideUnauthorized({
-      schemes: challenges.map((c) => c.scheme),
-      challengesOurScheme: challenge !== undefined,
-      wasReplay: send.replay,
+      ...challengeFacts(challenges, send.token.tokenType, error.response?.headers),
+      wasReplay: send.replays.unauthorized,
+      wasNonceReplay: send.replays.nonce,
       replay: settings.replay,
       oneShotBody: isOneShotBody(config.data),
     });
@@ -177,7 +204,11 @@ export class AuthInterceptor {
       ...config,
       // The body is already transformed; transforming it again could change it.
       transformRequest: [],
-      clientCredentials: { ...settings, isReplay: true, replayTicket: issueReplayTicket() },
+      clientCredentials: {
+        ...settings,
+        isReplay: true,
+        replayTicket: issueReplayTicket(replaysAfter(send, decision.nonce)),
+      },
     } as InternalAxiosRequestConfig);
   }
 
@@ -208,48 +239,9 @@ export class AuthInterceptor {
   }
 }
 
-/**
- * The headers to send: a copy of the request's own (of the same class, so a second copy of axios reads
- * them as its own) with our header added. The request's own headers object never holds the token, so
- * taking it back is putting that object back, not a `delete`, which would turn axios's headers object
- * into a slow dictionary-mode object for the rest of its life.
- */
-function withHeader(
-  own: InternalAxiosRequestConfig['headers'],
-  key: string,
-  value: string,
-): InternalAxiosRequestConfig['headers'] {
-  const Headers = own.constructor as new (from: object) => InternalAxiosRequestConfig['headers'];
-  const sent = typeof own.set === 'function' ? new Headers(own) : ({ ...own } as InternalAxiosRequestConfig['headers']);
-  (sent as unknown as Record<string, unknown>)[key] = value;
-  return sent;
-}
-
-/**
- * Removes our token from what the caller gets back, so no interceptor, retry or log sees it: the
- * request's own headers go back on the config, and the raw request (a ClientRequest's `_header`, a
- * fetch Request's headers) is made non-enumerable. Restores the request's own timeout.
- */
-function takeTokenBack(
-  config: InternalAxiosRequestConfig,
-  own: InternalAxiosRequestConfig['headers'],
-  sent: InternalAxiosRequestConfig['headers'],
-  timeout: number | undefined,
-  result: unknown,
-): void {
-  if (timeout !== undefined) config.timeout = timeout;
-  if (config.headers === sent) config.headers = own;
-  if (typeof result !== 'object' || result === null) return;
-  hideRequest(result);
-  hideRequest((result as { response?: object }).response);
-}
-
-/** Makes `request` non-enumerable when it can show the token. */
-function hideRequest(target: object | undefined): void {
-  const request = (target as { request?: unknown } | undefined)?.request;
-  if (typeof request !== 'object' || request === null) return;
-  if (!('_header' in request || 'headers' in request || 'getHeader' in request)) return;
-  if (Object.prototype.propertyIsEnumerable.call(target, 'request')) hideProperty(target as object, 'request', request);
+/** The replays a request has had once it is replayed again: of a 401, or with a new DPoP nonce (`nonce`). */
+function replaysAfter(send: Send, nonce: boolean): Replays {
+  return { unauthorized: send.replays.unauthorized || !nonce, nonce: send.replays.nonce || nonce };
 }
 
 function methodOf(config: InternalAxiosRequestConfig): string {

@@ -5,18 +5,28 @@ import type { InternalAxiosRequestConfig } from 'axios';
  * merge passes it through by reference (it is not a plain object), so the replay's final config
  * carries it; any later copy carries one already used, and is a new request, not a replay.
  */
-class ReplayTicket {}
+class ReplayTicket {
+  constructor(readonly replays: Replays) {}
+}
 const liveTickets = new WeakSet<ReplayTicket>();
 
-/** A ticket for the replay about to be made. */
-export function issueReplayTicket(): object {
-  const ticket = new ReplayTicket();
+/** Which replays a request already had: of a 401 with a fresh token, of a DPoP nonce challenge (RFC 9449 §9). */
+export interface Replays {
+  unauthorized: boolean;
+  nonce: boolean;
+}
+
+const NONE: Replays = Object.freeze({ unauthorized: false, nonce: false });
+
+/** A ticket for the replay about to be made, which had `replays` (this one included). */
+export function issueReplayTicket(replays: Replays): object {
+  const ticket = new ReplayTicket(replays);
   liveTickets.add(ticket);
   return ticket;
 }
 
-/** Whether this send is the replay its ticket was issued for; the ticket is used up either way. */
-export function takeReplayTicket(config: InternalAxiosRequestConfig): boolean {
+/** The replays this send had, if it is the replay its ticket was issued for; the ticket is used up either way. */
+export function takeReplayTicket(config: InternalAxiosRequestConfig): Replays {
   const ticket = config.clientCredentials?.replayTicket;
-  return ticket instanceof ReplayTicket && liveTickets.delete(ticket);
+  return ticket instanceof ReplayTicket && liveTickets.delete(ticket) ? ticket.replays : NONE;
 }

@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, type JsonWebKey } from 'node:crypto';
 import type { GrantRequest } from '../grant/grant.js';
 import { makeAccessToken, type AccessToken } from '../grant/token-response.js';
 
@@ -20,6 +20,7 @@ export function cacheKey(grant: GrantRequest): string {
     Object.entries(grant.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     // Only when there is one, so the keys of grants without a certificate stay what they were.
     ...(grant.certificateThumbprint === undefined ? [] : [`x5t#S256:${grant.certificateThumbprint}`]),
+    ...(grant.dpopKeyId === undefined ? [] : [`dpop:${grant.dpopKeyId}`]),
   ]);
   return createHash('sha256').update(identity).digest('base64url').slice(0, 32);
 }
@@ -39,6 +40,8 @@ export interface StoredToken {
    * (`token.expiresAt` undefined), the end of the assumed default lifetime.
    */
   endsAt: number;
+  /** The private JWK of a DPoP key the provider generated: the token is only usable with it. */
+  dpopJwk?: JsonWebKey | undefined;
 }
 
 /** Encrypts a token for a store with AES-256-GCM; the store key is bound as associated data. */
@@ -51,6 +54,7 @@ export function encodeToken(stored: StoredToken, aesKey: Buffer, key: string): s
     s: token.scope,
     i: stored.sentAt,
     x: stored.endsAt,
+    ...(stored.dpopJwk === undefined ? {} : { k: stored.dpopJwk }),
   });
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
@@ -78,6 +82,7 @@ export function decodeToken(value: unknown, aesKey: Buffer, key: string): Stored
       s?: unknown;
       i?: unknown;
       x?: unknown;
+      k?: unknown;
     };
     if (typeof p.a !== 'string' || typeof p.t !== 'string' || typeof p.i !== 'number' || typeof p.x !== 'number')
       return undefined;
@@ -89,6 +94,7 @@ export function decodeToken(value: unknown, aesKey: Buffer, key: string): Stored
       token: makeAccessToken({ accessToken: p.a, tokenType: p.t, expiresAt, scope }, raw),
       sentAt: p.i,
       endsAt: p.x,
+      ...(typeof p.k === 'object' && p.k !== null ? { dpopJwk: p.k as JsonWebKey } : {}),
     };
   } catch {
     return undefined;

@@ -7,6 +7,8 @@ import { resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } f
 import { CLIENT_CERTIFICATE, authorizationServerAgent, type ClientCertificate } from '../grant/client-tls.js';
 import { recordOf } from './refresh-policy.js';
 import { StoreCoordinator, type Acquired } from './store-coordinator.js';
+import { DPOP, DpopBinding } from './dpop-binding.js';
+import { DpopNonces } from '../grant/dpop.js';
 import { decodeToken, encodeToken, type StoredToken } from './token-codec.js';
 import { EndpointResolver, type Endpoint } from '../grant/token-endpoint.js';
 import type { AccessToken, TokenRecord } from '../grant/token-response.js';
@@ -51,6 +53,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   readonly #rejected: string[] = [];
   /** The shared store, behind its bounds and its cross-process lock (see {@link StoreCoordinator}). */
   readonly #shared: StoreCoordinator | undefined;
+  readonly #dpop: DpopBinding | undefined;
   /** How long the last few grants took (ms): how far ahead a refresh must start. */
   readonly #grantMs: number[] = [];
   /** Callers waiting for a token now: they hold the process open, a background refresh does not. */
@@ -69,8 +72,10 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       secrets: o.auth.secrets,
       onRetry: (info) => this.emit('retry', info),
       httpsAgent: authorizationServerAgent(o.auth.certificate, o.auth.ca, httpClient.defaults.httpsAgent),
+      dpopNonces: o.dpop && new DpopNonces(),
     };
     this.#endpoint = new EndpointResolver(o, this.#http);
+    this.#dpop = o.dpop && new DpopBinding(o.dpop);
     if (o.store) {
       const { retries, maxDelayMs, maxRetryAfterMs } = o.retry;
       this.#shared = new StoreCoordinator(o.store, {
@@ -82,6 +87,11 @@ export class ClientCredentialsProvider extends ProviderEventSource {
         onError: (error) => this.emit('error', { phase: 'store', error }),
       });
     }
+  }
+
+  /** The DPoP keys of this provider's tokens and the API nonces, when DPoP is on. @internal */
+  get [DPOP](): DpopBinding | undefined {
+    return this.#dpop;
   }
 
   /** The client certificate `attachAuth` presents to allowed origins (mutual TLS). @internal */
@@ -239,7 +249,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     if (this.#grantMs.length > 8) this.#grantMs.shift();
     const o = this.#options;
     const expiresAt = result.token.expiresAt ?? result.sentAt + o.defaultExpiresInMs;
-    const stored: StoredToken = { token: result.token, sentAt: result.sentAt, endsAt: expiresAt };
+    const dpopJwk = this.#dpop?.fetched(result.token);
+    const stored: StoredToken = { token: result.token, sentAt: result.sentAt, endsAt: expiresAt, dpopJwk };
     const record = this.#toRecord(stored);
     this.#emitToken(record, 'grant', result.durationMs, result.attempts, background);
     const ttlMs = Math.floor(expiresAt - o.now());
@@ -258,6 +269,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     if (!stored) return undefined;
     const access = stored.token.accessToken;
     if (access === replacing || this.#rejected.includes(access)) return undefined;
+    if (this.#dpop && !this.#dpop.stored(stored)) return undefined;
     const record = this.#toRecord(stored);
     if (this.#options.now() >= record.staleAt) return undefined;
     this.#emitToken(record, 'store', 0, 0, false);
