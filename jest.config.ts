@@ -50,6 +50,7 @@ const PROCESS_SUITES = [
   'examples\\.test',
   'examples-client-auth\\.test',
   'fleet\\.test',
+  'dpop-fleet\\.test',
 ];
 
 const config: Config = {
@@ -74,6 +75,7 @@ const config: Config = {
         'oidc-harness\\.test',
         'dpop-harness\\.test',
         'fleet\\.test',
+        'dpop-fleet\\.test',
         'package\\.test',
         'readme\\.test',
         'recipes\\.test',
