@@ -10,12 +10,14 @@ import { Agent } from 'node:https';
 import {
   ClientCredentialsProvider,
   ConfigurationError,
+  PermissionError,
   TokenEndpointError,
   attachAuth,
   memoryStore,
   type ClientCredentialsOptions,
 } from '../src/index.js';
 import { ecKey, jwksOf } from './helpers/client-keys.js';
+import { closeAll, json, startServer } from './helpers/http.js';
 import { startOidcServer, type OidcServer } from './helpers/oidc-server.js';
 import { startResourceServer, type ResourceServer } from './helpers/resource-server.js';
 
@@ -266,5 +268,40 @@ describe('sharing through a store (the fleet, in one process)', () => {
     await provider({ store: watched }).getToken();
     await provider({ store: watched, dpop: false }, plain).getToken();
     expect(keys.size).toBe(2);
+  });
+});
+
+describe('a 403 from a DPoP API (RFC 9449 §7.1: the DPoP challenge carries the RFC 6750 attributes)', () => {
+  afterAll(closeAll);
+
+  test('becomes a PermissionError naming the scope the DPoP challenge asks for', async () => {
+    const auth = await startServer((_req, res) =>
+      json(res, 200, { access_token: 'dpop-token-1', token_type: 'DPoP', expires_in: 300 }),
+    );
+    const bank = await startServer((_req, res) => {
+      res.writeHead(403, {
+        'WWW-Authenticate':
+          'DPoP realm="banking", algs="ES256", error="insufficient_scope", scope="moneyMovement/write", Bearer realm="banking"',
+      });
+      res.end();
+    });
+    const tokens = new ClientCredentialsProvider({
+      tokenUrl: `${auth.url}/token`,
+      clientId: 'c',
+      clientSecret: 's',
+      dpop: true,
+    });
+    const denied: unknown[] = [];
+    tokens.on('denied', (e) => denied.push(e));
+    const instance = axios.create({ baseURL: bank.url });
+    attachAuth(instance, tokens);
+    const error = (await instance.post('/transfers', {}).catch((e: unknown) => e)) as PermissionError;
+    expect(error).toBeInstanceOf(PermissionError);
+    expect(error.requiredScope).toEqual(['moneyMovement/write']);
+    expect(error.challenge).toMatchObject({ scheme: 'DPoP', error: 'insufficient_scope' });
+    expect(error.message).toMatch(/lacks scope moneyMovement\/write/);
+    expect(denied).toEqual([expect.objectContaining({ requiredScope: ['moneyMovement/write'] })]);
+    expect(bank.requests[0]!.headers.authorization).toBe('DPoP dpop-token-1');
+    expect(bank.requests[0]!.headers.dpop).toMatch(/^eyJ/);
   });
 });

@@ -5,7 +5,7 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
-  randomBytes,
+  randomUUID,
   type JsonWebKey,
   type webcrypto,
 } from 'node:crypto';
@@ -13,7 +13,7 @@ import {
 type CryptoKey = webcrypto.CryptoKey;
 import { ConfigurationError } from '../errors.js';
 import { sleep } from '../util/timers.js';
-import { importPrivateKey, signJwt, type SigningKey } from './signing-key.js';
+import { importPrivateKey, type SigningKey } from './signing-key.js';
 
 /** A DPoP key pair you keep: `CryptoKey`s (may be non-extractable) or `KeyObject`s. */
 export interface DpopKeyPair {
@@ -71,19 +71,18 @@ function publicJwkOf(publicKey: KeyObject): { jwk: JsonWebKey; thumbprint: strin
 
 function dpopKey(signer: SigningKey, publicKey: KeyObject, privateJwk: JsonWebKey | undefined): DpopKey {
   const { jwk, thumbprint } = publicJwkOf(publicKey);
+  // The header is the same for every proof of a key: encoded once.
+  const header = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg: signer.alg, jwk }), 'utf8').toString('base64url');
   return Object.freeze({
     thumbprint,
     privateJwk,
     proof({ htm, htu, nonce, ath }: ProofClaims): string {
-      const claims: Record<string, unknown> = {
-        jti: randomBytes(16).toString('base64url'),
-        htm,
-        htu,
-        iat: Math.floor(Date.now() / 1000),
-      };
+      // 122 random bits (RFC 9449 §4.2 asks for at least 96), from the runtime's buffered generator.
+      const claims: Record<string, unknown> = { jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000) };
       if (nonce !== undefined) claims.nonce = nonce;
       if (ath !== undefined) claims.ath = ath;
-      return signJwt(signer, claims, 'dpop+jwt', { jwk });
+      const input = `${header}.${Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url')}`;
+      return `${input}.${signer.sign(input).toString('base64url')}`;
     },
   });
 }
@@ -132,10 +131,16 @@ export function accessTokenHash(accessToken: string): string {
   return createHash('sha256').update(accessToken).digest('base64url');
 }
 
-/** The `htu` of a URL: without query and fragment (RFC 9449 §4.2), as the URL parser normalises it. */
-export function htuOf(url: string): string {
+/** Where a proof is for: its `htu` (the URL without query and fragment, RFC 9449 §4.2, as the URL parser normalises it) and its origin. */
+export interface ProofTarget {
+  htu: string;
+  origin: string;
+}
+
+/** The {@link ProofTarget} of a URL: one parse. */
+export function proofTarget(url: string): ProofTarget {
   const parsed = new URL(url);
-  return `${parsed.origin}${parsed.pathname}`;
+  return { htu: `${parsed.origin}${parsed.pathname}`, origin: parsed.origin };
 }
 
 /** How long later requests to a new origin wait for the first one's answer (and its nonce) at most. */
@@ -151,17 +156,16 @@ export class DpopNonces {
   readonly #firstAnswers = new Map<string, Promise<void>>();
   readonly #release = new Map<string, () => void>();
 
-  /** The nonce to put in a proof for `url`, if its server sent one. */
-  get(url: string): string | undefined {
-    return this.#byOrigin.get(originOf(url)) ?? undefined;
+  /** The nonce to put in a proof for a server (`origin`), if it sent one. */
+  get(origin: string): string | undefined {
+    return this.#byOrigin.get(origin) ?? undefined;
   }
 
   /**
-   * `undefined` when a request to `url` may go now; else a promise that settles once the first request to its
-   * origin has been answered (or after 2 s).
+   * `undefined` when a request to `origin` may go now; else a promise that settles once the first request to
+   * it has been answered (or after 2 s).
    */
-  gate(url: string): Promise<void> | undefined {
-    const origin = originOf(url);
+  gate(origin: string): Promise<void> | undefined {
     if (this.#byOrigin.has(origin)) return undefined;
     const first = this.#firstAnswers.get(origin);
     if (first) return first;
@@ -172,9 +176,8 @@ export class DpopNonces {
     return undefined;
   }
 
-  /** Remembers the `DPoP-Nonce` of an answer from `url`, if it carries one (on a success too). Returns whether it changed. */
-  update(url: string, headers: unknown): boolean {
-    const origin = originOf(url);
+  /** Remembers the `DPoP-Nonce` of an answer from `origin`, if it carries one (on a success too). Returns whether it changed. */
+  update(origin: string, headers: unknown): boolean {
     this.#answered(origin);
     const nonce = headerOf(headers, 'dpop-nonce');
     if (typeof nonce !== 'string' || !NONCE.test(nonce)) {
@@ -202,7 +205,8 @@ export class DpopNonces {
 /** RFC 9449 §8.1: `nonce = 1*NQCHAR` (printable ASCII but `"` and `\`). */
 const NONCE = /^[\x21\x23-\x5B\x5D-\x7E]{1,1024}$/;
 
-function originOf(url: string): string {
+/** The origin of a URL, as nonces are kept. */
+export function originOf(url: string): string {
   try {
     return new URL(url).origin;
   } catch {

@@ -1,7 +1,7 @@
 import { authenticate, type ClientAuthMethod, type ClientCredential } from './client-auth.js';
 import { TokenEndpointError } from '../errors.js';
 import { displayUrl, scrub } from '../util/redact.js';
-import { htuOf, type DpopKey } from './dpop.js';
+import { proofTarget, type DpopKey } from './dpop.js';
 import { isPermanent, sendWithRetry, type AttemptRequest, type HttpContext } from './send.js';
 import { errorFromBody, invalidResponse, parseTokenResponse, type AccessToken } from './token-response.js';
 import { isJsonObject, parseJson } from '../util/json.js';
@@ -65,11 +65,8 @@ export async function tokenRequest(ctx: HttpContext, grant: GrantRequest): Promi
   };
   const secrets = await authenticate(attempt, headers, body);
   if (grant.dpop) {
-    headers.DPoP = grant.dpop.proof({
-      htm: 'POST',
-      htu: htuOf(grant.tokenUrl),
-      nonce: ctx.dpopNonces?.get(grant.tokenUrl),
-    });
+    const { htu, origin } = proofTarget(grant.tokenUrl);
+    headers.DPoP = grant.dpop.proof({ htm: 'POST', htu, nonce: ctx.dpopNonces?.get(origin) });
     secrets.push(headers.DPoP);
   }
   return { url: grant.tokenUrl, method: 'POST', headers, data: body.toString(), secrets };

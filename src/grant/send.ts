@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { scrub } from '../util/redact.js';
 import { isJsonObject, parseJson } from '../util/json.js';
-import { headerOf, type DpopNonces } from './dpop.js';
+import { headerOf, originOf, type DpopNonces } from './dpop.js';
 import { parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
 import { sleep } from '../util/timers.js';
 
@@ -44,7 +44,7 @@ function isNonceChallenge(
 ): boolean {
   const nonces = ctx.dpopNonces;
   if (!nonces) return false;
-  nonces.update(url, answer.headers);
+  nonces.update(originOf(url), answer.headers);
   if (answer.status !== 400 || headerOf(answer.headers, 'dpop-nonce') === undefined) return false;
   const body = parseJson(answer.text);
   return isJsonObject(body) && body.error === 'use_dpop_nonce';

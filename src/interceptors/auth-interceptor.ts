@@ -7,18 +7,19 @@ import { OriginPolicy } from './origin.js';
 import { displayUrl } from '../util/redact.js';
 import { RedirectGuard } from './redirect-guard.js';
 import type { AccessToken } from '../grant/token-response.js';
-import { bearerChallenge, parseChallenges } from './www-authenticate.js';
+import { parseChallenges } from './www-authenticate.js';
 import { callAdapter, httpAdapter, resolveAdapter, type AdapterSpec } from './adapter.js';
 import { presentCertificate } from './certificate-agent.js';
 import { CLIENT_CERTIFICATE, type ClientCertificate } from '../grant/client-tls.js';
 import { AuthorizationHeader } from './authorization-header.js';
 import { isOneShotBody, isSpecFormData, pinBoundary, type HeaderBag } from './request-body.js';
 import { issueReplayTicket, takeReplayTicket, type Replays } from './replay-ticket.js';
-import { addProof, answerHeaders } from './dpop-proof.js';
+import { addProof, answerHeaders, targetOf } from './dpop-proof.js';
+import type { ProofTarget } from '../grant/dpop.js';
 import { takeTokenBack, withHeader } from './sent-headers.js';
 import { DPOP, type DpopBinding } from '../provider/dpop-binding.js';
 import { spendWait, waitForToken, type TokenSource } from './token-wait.js';
-import { challengeFacts, decideUnauthorized, unauthorizedMessage } from './unauthorized.js';
+import { challengeFacts, decideUnauthorized, tokenChallenge, unauthorizedMessage } from './unauthorized.js';
 
 /** What the interceptors ask of a provider. */
 export interface AttachableProvider extends TokenSource, ApiEventReporter {
@@ -33,6 +34,8 @@ export interface AttachableProvider extends TokenSource, ApiEventReporter {
 interface Send {
   token: AccessToken;
   replays: Replays;
+  /** Where a DPoP token's proof is for (set once per send, for a DPoP token). */
+  target?: ProofTarget | undefined;
 }
 
 /** Marks the adapter wrappers of an interceptor, so a config that already went through it is not wrapped twice. */
@@ -109,7 +112,7 @@ export class AuthInterceptor {
     if (status !== 401 && status !== 403) throw error;
     // A 401 or 403 from a redirect target the token was withheld from says nothing about the token.
     if (!this.#answeredByAllowedOrigin(error)) throw error;
-    return status === 401 ? this.#onUnauthorized(error, config, send) : this.#onForbidden(error, config);
+    return status === 401 ? this.#onUnauthorized(error, config, send) : this.#onForbidden(error, config, send);
   }
 
   /** {@link #sendWithToken}, once a DPoP token's target origin has answered a first request (and so named its nonce). */
@@ -121,7 +124,8 @@ export class AuthInterceptor {
     waitedSince: number | undefined,
     agentless: boolean,
   ): Promise<AxiosResponse> {
-    const gate = send.token.tokenType === 'DPoP' ? this.#provider[DPOP]?.nonces.gate(urlOf(config)) : undefined;
+    if (send.token.tokenType === 'DPoP') send.target = targetOf(config);
+    const gate = send.target && this.#provider[DPOP]?.nonces.gate(send.target.origin);
     if (!gate) return this.#sendWithToken(config, adapter, key, send, waitedSince, agentless);
     const since = waitedSince ?? Date.now();
     return gate.then(() => this.#sendWithToken(config, adapter, key, send, since, agentless));
@@ -152,9 +156,9 @@ export class AuthInterceptor {
     const own = config.headers;
     const sent = withHeader(own, key, this.#header.valueFor(send.token));
     const dpop = this.#provider[DPOP];
-    let htu: string | undefined;
+    const { target } = send;
     try {
-      if (send.token.tokenType === 'DPoP') htu = addProof(sent, dpop, send.token, config);
+      if (target) addProof(sent, dpop, send.token, config, target);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -162,7 +166,7 @@ export class AuthInterceptor {
     this.#sends.set(config, send);
     config.beforeRedirect = this.#redirects.wrap(config.beforeRedirect);
     const settle = (result: unknown): void => {
-      if (htu !== undefined) dpop?.nonces.update(htu, answerHeaders(result));
+      if (target) dpop?.nonces.update(target.origin, answerHeaders(result));
       takeTokenBack(config, own, sent, timeout, result);
       if (certificate && config.httpsAgent === sentAgent) config.httpsAgent = ownAgent;
     };
@@ -181,7 +185,7 @@ export class AuthInterceptor {
   #onUnauthorized(error: AxiosError, config: InternalAxiosRequestConfig, send: Send): Promise<AxiosResponse> {
     const settings: RequestAuthOptions = config.clientCredentials ?? {};
     const challenges = parseChallenges(error.response?.headers?.['www-authenticate']);
-    const challenge = bearerChallenge(challenges);
+    const challenge = tokenChallenge(challenges, send.token.tokenType);
     const decision = decideUnauthorized({
       ...challengeFacts(challenges, send.token.tokenType, error.response?.headers),
       wasReplay: send.replays.unauthorized,
@@ -212,8 +216,9 @@ export class AuthInterceptor {
     } as InternalAxiosRequestConfig);
   }
 
-  #onForbidden(error: AxiosError, config: InternalAxiosRequestConfig): never {
-    const challenge = bearerChallenge(parseChallenges(error.response?.headers?.['www-authenticate']));
+  #onForbidden(error: AxiosError, config: InternalAxiosRequestConfig, send: Send): never {
+    const challenges = parseChallenges(error.response?.headers?.['www-authenticate']);
+    const challenge = tokenChallenge(challenges, send.token.tokenType);
     const requiredScope = challenge?.scope ?? [];
     this.#provider[REPORT]('denied', { method: methodOf(config), url: urlOf(config), requiredScope });
     const lacking = requiredScope.length > 0 ? `: the token lacks scope ${requiredScope.join(' ')}` : '';

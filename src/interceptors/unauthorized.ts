@@ -1,6 +1,6 @@
 import type { AuthenticationFailure } from '../errors.js';
 import { headerOf } from '../grant/dpop.js';
-import { findChallenge, type AuthChallenge } from './www-authenticate.js';
+import { bearerChallenge, findChallenge, type AuthChallenge, type BearerChallenge } from './www-authenticate.js';
 
 /** What a 401 answer to a request that carried our token tells, and what that request was. */
 export interface UnauthorizedFacts {
@@ -89,4 +89,15 @@ export function challengeFacts(
     challengesOurScheme: bearer !== undefined || dpop !== undefined,
     nonceChallenge: dpop?.params.error === 'use_dpop_nonce' && typeof headerOf(headers, 'dpop-nonce') === 'string',
   };
+}
+
+/**
+ * The challenge about the token, with the RFC 6750 attributes (`error`, `scope`, …): for a DPoP token the
+ * `DPoP` challenge, which carries them the same way (RFC 9449 §7.1), else the `Bearer` one.
+ */
+export function tokenChallenge(challenges: readonly AuthChallenge[], tokenType: string): BearerChallenge | undefined {
+  const dpop = tokenType === 'DPoP' ? findChallenge(challenges, 'DPoP') : undefined;
+  if (!dpop) return bearerChallenge(challenges);
+  const attributes = bearerChallenge([{ ...dpop, scheme: 'Bearer' }]);
+  return attributes && { ...attributes, scheme: 'DPoP' };
 }
