@@ -128,6 +128,9 @@ async function main() {
       (await import('./figures/client-auth.mjs')).clientAuth(),
     );
     await step('13 mTLS API call per request', ['13a', '13b'], async () => (await import('./figures/mtls.mjs')).mtls());
+    await step('14 DPoP CPU per request, nonce challenges', ['14a', '14b', '14c'], async () =>
+      (await import('./figures/dpop.mjs')).dpop(),
+    );
     await step('4 heap after 10 000 waiting requests', ['4'], heap);
     await step('1 cold burst', ['1'], coldBurst);
     await step('2 401 burst after revocation', ['2a', '2b'], revocation);
