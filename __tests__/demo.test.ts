@@ -87,3 +87,62 @@ describe('npm run demo -- --verbose', () => {
     expect(run.stdout).not.toMatch(JWT);
   }, 30_000);
 });
+
+describe('npm run demo -- --fapi', () => {
+  let run: ScriptResult;
+  beforeAll(async () => {
+    run = await runNpm(['run', 'demo', '--', '--fapi']);
+  }, 60_000);
+
+  it('exits 0 and ends with the FAPI 2.0 summary: grants, nonce challenges, proofs verified, none rejected', () => {
+    expect({ code: run.code, output: run.code === 0 ? '' : `${run.stdout}\n${run.stderr}` }).toEqual({
+      code: 0,
+      output: '',
+    });
+    const summary = /^FAPI 2\.0: (\d+) grants, (\d+) nonce challenges, (\d+) proofs verified, (\d+) rejected$/m.exec(
+      run.stdout,
+    );
+    const [grants, challenges, verified, rejected] = summary?.slice(1).map(Number) ?? [];
+    expect({ grants, verified, rejected }).toEqual({ grants: 2, verified: 207, rejected: 0 });
+    // One at the token endpoint, one at the API's first call, one after the API's new nonce (the token
+    // endpoint's nonce lasts minutes, so the second grant needs none unless the run is that slow).
+    expect(challenges).toBeGreaterThanOrEqual(3);
+    expect(run.stdout).toMatch(/^Every step showed what it claims, in \d+\.\d s\. Servers closed\.$/m);
+  });
+
+  it('prints the six steps, each checked, with what each server counted', () => {
+    const steps = run.stdout.split('\n').filter((line) => /^[✓✗] \d\. /.test(line));
+    expect(steps.map((line) => line.slice(0, 18).trim())).toEqual([
+      '✓ 1. discovery',
+      '✓ 2. cold burst',
+      '✓ 3. transfer',
+      '✓ 4. new nonce',
+      '✓ 5. revocation',
+      '✓ 6. stolen token',
+    ]);
+    expect(run.stdout).toMatch(
+      /100 concurrent listAccountBalances → 100 × 200; token endpoint: 2 proofs → 1 use_dpop_nonce, 1 grant \(private_key_jwt; DPoP token/,
+    );
+    expect(run.stdout).toMatch(/API: 1 use_dpop_nonce, 100 proofs verified, 1 replay$/m);
+    expect(run.stdout).toMatch(
+      /getAccount → 401 use_dpop_nonce, 1 replay with the new nonce → 200: same token, 0 token requests/,
+    );
+    expect(run.stdout).toMatch(
+      /1 grant \(jti .{7}, same key: cnf\.jkt .{7}\), 100 replays → 100 × 200, 100 proofs verified/,
+    );
+    expect(run.stdout.match(/→ 401 \(/g)).toHaveLength(4);
+    expect(run.stdout).toMatch(/4 requests refused, 0 token requests$/m);
+    for (const invariant of ['authenticated by private_key_jwt', 'carried a DPoP proof', 'bound to the same key'])
+      expect(run.stdout).toMatch(new RegExp(`^✓ every .*${invariant}`, 'm'));
+  });
+
+  it('prints no warning and no secret, token or proof, and leaves no server listening', async () => {
+    expect(withoutNpmNotices(run.stderr)).toEqual([]);
+    expect(run.stdout).not.toMatch(/warn/i);
+    expect(run.stdout).not.toMatch(JWT);
+    expect(run.stdout).not.toMatch(/eyJ[\w-]{8,}\./);
+    const urls = new Set([...run.stdout.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]));
+    expect(urls.size).toBe(2);
+    for (const url of urls) expect(await isListening(url)).toBe(false);
+  });
+});

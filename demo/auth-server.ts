@@ -5,20 +5,28 @@
  * A small node:http front mounts the provider under `/oidc` (as Apiture's issuer
  * `https://auth.apiture.com/oidc` is), counts what reaches it, and can make the next N token
  * requests fail (`failNextTokenRequests`), so the demo can show a token endpoint outage.
+ *
+ * With `fapi`, oidc-provider runs its FAPI 2.0 profile with DPoP (RFC 9449) nonces required: a token
+ * request whose proof has no current nonce is answered `400 use_dpop_nonce` with a `DPoP-Nonce` header.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { exportJWK, generateKeyPair } from 'jose';
-import type { Adapter, AdapterPayload, Provider as ProviderClass } from 'oidc-provider';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { Adapter, AdapterPayload, KoaContext, Provider as ProviderClass } from 'oidc-provider';
 import { listen } from './listen.js';
 
 export interface AuthServerClient {
   clientId: string;
-  clientSecret: string;
+  /** client_secret_basic and client_secret_post. */
+  clientSecret?: string;
   /** Space-separated scopes this client may ask for. */
   scope: string;
   /** @default 'client_secret_basic' */
-  authMethod?: 'client_secret_basic' | 'client_secret_post';
+  authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** private_key_jwt: the client's public keys, which its assertions must verify with. */
+  jwks?: { keys: JWK[] };
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof. */
+  dpopBoundAccessTokens?: boolean;
 }
 
 export interface AuthServerOptions {
@@ -29,6 +37,11 @@ export interface AuthServerOptions {
   scopes: string[];
   /** @default 600 */
   accessTokenTtlSeconds?: number;
+  /**
+   * oidc-provider's FAPI 2.0 profile (`features.fapi`), and DPoP with nonces required (`features.dPoP`
+   * with a 32-byte `nonceSecret` and `requireNonce: () => true`). @default false
+   */
+  fapi?: boolean;
 }
 
 export interface AuthServerCounters {
@@ -46,6 +59,14 @@ export interface AuthServerCounters {
   tokenFailuresInjected: number;
   /** Token requests that carried an `API-Key` header (the library must never send it there). */
   tokenRequestsWithApiKey: number;
+  /** Token requests authenticated by a client assertion (private_key_jwt, RFC 7523). */
+  clientAssertions: number;
+  /** Token requests that carried a `DPoP` proof. */
+  dpopProofs: number;
+  /** Token requests answered `400 use_dpop_nonce` (a DPoP nonce challenge). */
+  dpopNonceChallenges: number;
+  /** Token requests answered 200 with `token_type: DPoP` (their proof verified by oidc-provider). */
+  dpopTokensIssued: number;
 }
 
 export interface AuthServer {
@@ -121,6 +142,39 @@ function memoryAdapter(): new (name: string) => Adapter {
   };
 }
 
+/** A client's registration metadata (RFC 7591 names), as oidc-provider takes it. */
+function clientMetadata(c: AuthServerClient): Record<string, unknown> {
+  return {
+    client_id: c.clientId,
+    ...(c.clientSecret !== undefined ? { client_secret: c.clientSecret } : {}),
+    ...(c.jwks ? { jwks: c.jwks } : {}),
+    ...(c.dpopBoundAccessTokens ? { dpop_bound_access_tokens: true } : {}),
+    scope: c.scope,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: c.authMethod ?? 'client_secret_basic',
+  };
+}
+
+/** FAPI 2.0, and DPoP whose nonces (HKDF of the secret and a 60-second time step) every proof must carry. */
+function fapiFeatures(): Record<string, unknown> {
+  return {
+    fapi: { enabled: true, profile: '2.0' },
+    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
+  };
+}
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** Counts what oidc-provider made of a token request, once it answered (the body is parsed by then). */
+function countTokenAnswer(ctx: KoaContext, counters: AuthServerCounters): void {
+  if (ctx.oidc?.body?.['client_assertion_type'] === JWT_BEARER) counters.clientAssertions++;
+  const answer = (ctx.body ?? {}) as { error?: unknown; token_type?: unknown };
+  if (answer.error === 'use_dpop_nonce') counters.dpopNonceChallenges++;
+  if (ctx.status === 200 && answer.token_type === 'DPoP') counters.dpopTokensIssued++;
+}
+
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
   const Provider = await importOidcProvider();
   const { errors } = await import('oidc-provider');
@@ -135,6 +189,10 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     tokenErrors: 0,
     tokenFailuresInjected: 0,
     tokenRequestsWithApiKey: 0,
+    clientAssertions: 0,
+    dpopProofs: 0,
+    dpopNonceChallenges: 0,
+    dpopTokensIssued: 0,
   };
   const serverErrors: string[] = [];
   let failuresLeft = 0;
@@ -151,15 +209,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
   };
 
   const provider = new Provider(issuer, {
-    clients: options.clients.map((c) => ({
-      client_id: c.clientId,
-      client_secret: c.clientSecret,
-      scope: c.scope,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: c.authMethod ?? 'client_secret_basic',
-    })),
+    clients: options.clients.map(clientMetadata),
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -179,7 +229,12 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
           return resourceServer;
         },
       },
+      ...(options.fapi ? fapiFeatures() : {}),
     },
+  });
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.method === 'POST' && ctx.path === '/token') countTokenAnswer(ctx, counters);
   });
   provider.on('server_error', (_ctx, error) => {
     serverErrors.push(error instanceof Error ? error.message : String(error));
@@ -199,6 +254,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     if (req.method === 'POST' && route === '/token') {
       counters.tokenRequests++;
       if (req.headers['api-key'] !== undefined) counters.tokenRequestsWithApiKey++;
+      if (req.headers['dpop'] !== undefined) counters.dpopProofs++;
       if (failuresLeft > 0) {
         failuresLeft--;
         counters.tokenFailuresInjected++;

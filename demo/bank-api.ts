@@ -5,10 +5,15 @@
  * Every call needs the `API-Key` header and a JWT access token, verified with jose against the
  * authorization server's JWKS, issuer and audience (RFC 9068 `at+jwt`). Scopes are enforced per
  * operation. 401 and 403 carry RFC 6750 challenges; bodies are RFC 7807 problems.
+ *
+ * With `dpop`, the API takes DPoP-bound tokens only (RFC 9449): `Authorization: DPoP <token>` and a
+ * `DPoP` proof that demo/dpop-verifier.ts checks, signed by the key the token's `cnf.jkt` names; its
+ * challenges use the DPoP scheme, and with `requireNonce` every answer carries its `DPoP-Nonce`.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { DPOP_ALGORITHMS, DpopRefusal, DpopVerifier } from './dpop-verifier.js';
 import { listen } from './listen.js';
 
 export interface BankApiOptions {
@@ -19,6 +24,8 @@ export interface BankApiOptions {
   audience: string;
   /** The `API-Key` value every call must send. */
   apiKey: string;
+  /** Take DPoP-bound tokens only, each call with a proof; with `requireNonce`, demand the API's own nonce. */
+  dpop?: { requireNonce?: boolean };
 }
 
 export interface BankApiCounters {
@@ -34,6 +41,17 @@ export interface BankApiCounters {
   distinctTokens: number;
   /** Transfers created (idempotent repeats excluded). */
   transfersCreated: number;
+  /** With `dpop`: requests whose proof, access token and binding (`cnf.jkt` = the proof key's thumbprint) verified. */
+  proofsVerified: number;
+  /** With `dpop`: requests answered `401 use_dpop_nonce` (a nonce challenge). */
+  nonceChallenges: number;
+  /**
+   * With `dpop`: requests refused for their proof or their scheme (`invalid_dpop_proof`, a token used as a
+   * bearer token, a proof by a key the token is not bound to), by reason; revoked tokens are not counted here.
+   */
+  proofsRejected: Record<string, number>;
+  /** With `dpop`: the distinct keys (`cnf.jkt`) of the tokens that verified. */
+  boundKeys: number;
 }
 
 export interface BankApi {
@@ -45,6 +63,10 @@ export interface BankApi {
    * `iat` (whole seconds) is earlier than the current second. Later tokens are accepted.
    */
   revokeAllTokens(): void;
+  /** With `dpop.requireNonce`: the nonce proofs must carry now. */
+  readonly dpopNonce: string | undefined;
+  /** With `dpop.requireNonce`: a new nonce; proofs with the old one get `use_dpop_nonce`. */
+  rotateDpopNonce(): void;
   close(): Promise<void>;
 }
 
@@ -165,11 +187,18 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     missingApiKey: 0,
     distinctTokens: 0,
     transfersCreated: 0,
+    proofsVerified: 0,
+    nonceChallenges: 0,
+    proofsRejected: {},
+    boundKeys: 0,
   };
+  const dpop = options.dpop ? new DpopVerifier(options.dpop) : undefined;
+  const boundKeys = new Set<string>();
+  let origin = '';
 
   const bearerChallenge = (error?: string, description?: string, scope?: string): string =>
     [
-      `Bearer realm="${REALM}"`,
+      dpop ? `DPoP realm="${REALM}", algs="${DPOP_ALGORITHMS.join(' ')}"` : `Bearer realm="${REALM}"`,
       error && `error="${error}"`,
       description && `error_description="${description}"`,
       scope && `scope="${scope}"`,
@@ -184,19 +213,22 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
         'www-authenticate': `API-Key realm="${REALM}"`,
       });
     }
-    const match = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization ?? '');
-    if (!match?.[1]) {
+    const match = /^(Bearer|DPoP) ([^\s]+)$/i.exec(req.headers.authorization ?? '');
+    const scheme = match?.[1]?.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    if (!match?.[2] || (scheme === 'DPoP' && !dpop)) {
       throw new HttpProblem(401, 'Unauthorized', 'An access token is required.', {
         'www-authenticate': bearerChallenge(),
       });
     }
+    const accessToken = match[2];
     const invalid = (description: string) =>
       new HttpProblem(401, 'Unauthorized', `The access token is invalid: ${description}.`, {
         'www-authenticate': bearerChallenge('invalid_token', description),
       });
+    const proofKey = dpop ? await checkProof(req, scheme, accessToken) : undefined;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], jwks, {
+      ({ payload } = await jwtVerify(accessToken, jwks, {
         issuer: options.issuer,
         audience: options.audience,
         typ: 'at+jwt',
@@ -210,11 +242,53 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     }
     const jti = String(payload.jti);
     if (revokedJtis.has(jti) || (payload.iat ?? 0) < notBeforeSeconds) throw invalid('the access token was revoked');
+    if (proofKey !== undefined) checkBinding(payload, proofKey);
     if (!seenJtis.has(jti)) {
       seenJtis.add(jti);
       counters.distinctTokens = seenJtis.size;
     }
     return payload;
+  }
+
+  function rejectProof(reason: string, error: string, description: string): HttpProblem {
+    counters.proofsRejected[reason] = (counters.proofsRejected[reason] ?? 0) + 1;
+    return new HttpProblem(401, 'Unauthorized', `The request is refused: ${description}.`, {
+      'www-authenticate': bearerChallenge(error, description),
+    });
+  }
+
+  /** DPoP mode: the `DPoP` scheme and a proof that verifies; resolves the thumbprint of the proof's key. */
+  async function checkProof(req: IncomingMessage, scheme: string, accessToken: string): Promise<string> {
+    const verifier = dpop!;
+    if (scheme !== 'DPoP')
+      throw rejectProof('bearer', 'invalid_token', 'this API takes DPoP-bound tokens with a proof');
+    try {
+      return await verifier.verify({
+        proofs: req.headersDistinct['dpop'] ?? [],
+        method: req.method ?? 'GET',
+        htu: `${origin}${new URL(req.url ?? '/', origin).pathname}`,
+        accessToken,
+      });
+    } catch (error) {
+      if (!(error instanceof DpopRefusal)) throw error;
+      if (error.error === 'invalid_dpop_proof') throw rejectProof(error.reason, error.error, error.message);
+      counters.nonceChallenges++;
+      throw new HttpProblem(401, 'Unauthorized', 'A DPoP proof with the current nonce is required.', {
+        'www-authenticate': bearerChallenge(error.error, error.message),
+      });
+    }
+  }
+
+  /** DPoP mode: the token must be bound (`cnf.jkt`) to the key that signed the proof. */
+  function checkBinding(token: JWTPayload, proofKey: string): void {
+    const jkt = (token['cnf'] as { jkt?: unknown } | undefined)?.jkt;
+    if (typeof jkt !== 'string')
+      throw rejectProof('unbound token', 'invalid_token', 'the access token is not DPoP-bound');
+    if (jkt !== proofKey)
+      throw rejectProof('another key', 'invalid_token', 'the access token is bound to another key than the proof');
+    counters.proofsVerified++;
+    boundKeys.add(jkt);
+    counters.boundKeys = boundKeys.size;
   }
 
   function requireScope(token: JWTPayload, scope: string): void {
@@ -378,7 +452,12 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}, type = 'application/json') => {
       counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
       res
-        .writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers })
+        .writeHead(status, {
+          'content-type': type,
+          'cache-control': 'no-store',
+          ...(dpop?.nonce !== undefined ? { 'dpop-nonce': dpop.nonce } : {}),
+          ...headers,
+        })
         .end(JSON.stringify(body));
     };
     route(req, url, (name) => {
@@ -407,13 +486,21 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     );
   });
   const port = await listen(server);
+  origin = `http://127.0.0.1:${port}`;
 
   return {
-    url: `http://127.0.0.1:${port}${BASE_PATH}`,
+    url: `${origin}${BASE_PATH}`,
     counters,
     revokeAllTokens() {
       for (const jti of seenJtis) revokedJtis.add(jti);
       notBeforeSeconds = Math.floor(Date.now() / 1000);
+    },
+    get dpopNonce() {
+      return dpop?.nonce;
+    },
+    rotateDpopNonce() {
+      if (!dpop?.nonce) throw new Error('the bank API was started without dpop.requireNonce');
+      dpop.rotateNonce();
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -18,11 +18,23 @@ declare module 'oidc-provider' {
 
   export type Configuration = Record<string, unknown>;
 
+  /** The Koa context of a request, as far as the demo reads it. */
+  export interface KoaContext {
+    method: string;
+    /** The path below the provider's mount point. */
+    path: string;
+    status: number;
+    body: unknown;
+    oidc?: { body?: Record<string, unknown> };
+  }
+
   export class Provider {
     constructor(issuer: string, configuration?: Configuration);
     readonly issuer: string;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     on(event: string, listener: (...args: unknown[]) => void): this;
+    /** Koa middleware around every route (oidc-provider's Provider is a Koa application). */
+    use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): this;
   }
 
   export const errors: {

@@ -7,6 +7,7 @@
  * Each step prints one line with the counts that prove it; the counts come from the servers
  * (what they received) and from the provider's events, and each is checked. The process exits 0
  * only if every check held. `--verbose` also prints the provider's events as they happen.
+ * `--fapi` runs the FAPI 2.0 narration instead (private_key_jwt and DPoP, demo/fapi.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
@@ -14,35 +15,11 @@ import axios from 'axios';
 import { attachAuth, ClientCredentialsProvider, PermissionError } from 'axios-client-credentials';
 import { createClient } from '../examples/apiture/client/client';
 import { createTransfer, getAccount, getTransfer, listAccountBalances, listAccounts } from '../examples/apiture/client';
+import { Console, plural, tokenLabel } from './narration.js';
 import { startDemoServers } from './servers';
 
 const verbose = process.argv.includes('--verbose');
 const BURST = 100;
-
-/** Everything printed goes through here, so no secret or token can reach the console. */
-class Console {
-  readonly #secrets: string[] = [];
-  leaks = 0;
-
-  hide(secret: string): void {
-    if (secret) this.#secrets.push(secret);
-  }
-
-  line(text = ''): void {
-    let out = text;
-    for (const secret of this.#secrets) {
-      if (out.includes(secret)) {
-        this.leaks++;
-        out = out.split(secret).join('[redacted]');
-      }
-    }
-    if (/eyJ[\w-]{8,}\.eyJ[\w-]{8,}\./.test(out)) {
-      this.leaks++;
-      out = out.replace(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*/g, '[jwt]');
-    }
-    process.stdout.write(`${out}\n`);
-  }
-}
 
 interface Tally {
   api: number;
@@ -56,20 +33,6 @@ interface StepResult {
   ok: boolean;
   tally: Tally;
 }
-
-/** The `jti` of a JWT access token, shortened: enough to tell tokens apart, useless to an attacker. */
-function tokenLabel(accessToken: string): string {
-  try {
-    const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      jti?: unknown;
-    };
-    return typeof payload.jti === 'string' ? `jti ${payload.jti.slice(0, 6)}…` : 'opaque token';
-  } catch {
-    return 'opaque token';
-  }
-}
-
-const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 
 async function main(): Promise<number> {
   const started = performance.now();
@@ -371,7 +334,11 @@ async function main(): Promise<number> {
   return 1;
 }
 
-main().then(
+// `--fapi`: the same client in FAPI 2.0 mode (private_key_jwt and DPoP), narrated by demo/fapi.ts.
+const run = process.argv.includes('--fapi')
+  ? import('./fapi.js').then((fapi) => fapi.runFapiDemo({ verbose }))
+  : main();
+run.then(
   (code) => {
     process.exitCode = code;
   },
