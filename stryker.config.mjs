@@ -18,6 +18,7 @@ export default {
     'src/interceptors/origin.ts',
     'src/interceptors/redirect-guard.ts',
     'src/interceptors/www-authenticate.ts',
+    'src/interceptors/challenge-scanner.ts',
     'src/grant/token-response.ts',
     'src/grant/client-auth.ts',
     'src/util/redact.ts',
