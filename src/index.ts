@@ -1,5 +1,5 @@
 export { ClientCredentialsProvider } from './provider/token-provider.js';
-export type { GetTokenOptions } from './provider/token-provider.js';
+export type { GetTokenOptions, TokenSelection } from './provider/token-provider.js';
 export type { ClientCredentialsOptions } from './options.js';
 export { attachAuth } from './interceptors/attach-auth.js';
 export type { AttachAuthOptions, AuthHandle } from './interceptors/attach-auth.js';

@@ -133,6 +133,12 @@ export interface ClientCredentialsOptions {
    * @default the client secret, the private key (JWK or PEM), or the `tls` key
    */
   encryptionKey?: string | Uint8Array | undefined;
+  /**
+   * How many tokens (one per scope set and resource set asked for, see `getToken({ scope })` and
+   * `config.clientCredentials.scope`) the provider keeps at most; the least recently used goes first.
+   * @default 100
+   */
+  maxCachedTokens?: number | undefined;
   /** The clock, in ms since the epoch (for tests). @default Date.now */
   now?: (() => number) | undefined;
 }
@@ -160,6 +166,7 @@ export interface ResolvedOptions {
   store: TokenStore | undefined;
   storeTimeoutMs: number;
   lockTtlMs: number;
+  maxCachedTokens: number;
   /** What the store's encryption key derives from: `encryptionKey`, else the credential's material. */
   encryptionMaterial: string | Uint8Array;
   now: () => number;
@@ -221,6 +228,7 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
       min: 1,
     }),
     encryptionMaterial: encryptionMaterial(options.encryptionKey, auth, store),
+    maxCachedTokens: number(options.maxCachedTokens, 'maxCachedTokens', 100, { min: 1, max: 100_000 }),
     now: options.now ?? Date.now,
   };
 }

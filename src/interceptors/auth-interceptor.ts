@@ -7,6 +7,7 @@ import { OriginPolicy } from './origin.js';
 import { displayUrl } from '../util/redact.js';
 import { RedirectGuard } from './redirect-guard.js';
 import type { AccessToken } from '../grant/token-response.js';
+import type { TokenSelection } from '../provider/token-provider.js';
 import { parseChallenges } from './www-authenticate.js';
 import { callAdapter, httpAdapter, resolveAdapter, type AdapterSpec } from './adapter.js';
 import { presentCertificate } from './certificate-agent.js';
@@ -23,17 +24,24 @@ import { challengeFacts, decideUnauthorized, tokenChallenge, unauthorizedMessage
 
 /** What the interceptors ask of a provider. */
 export interface AttachableProvider extends TokenSource, ApiEventReporter {
-  peekToken(): AccessToken | undefined;
-  refreshIfDue(): void;
+  peekToken(selection?: TokenSelection): AccessToken | undefined;
+  refreshIfDue(selection?: TokenSelection): void;
   invalidate(token: AccessToken): boolean;
   readonly [CLIENT_CERTIFICATE]?: ClientCertificate | undefined;
   readonly [DPOP]?: DpopBinding | undefined;
 }
 
-/** One send with our token: the token, and the replays the request already had (of a 401, of a DPoP nonce). */
+/** One send with our token: what it is sent with, and the replays the request already had (of a 401, of a DPoP nonce). */
 interface Send {
   token: AccessToken;
   replays: Replays;
+  /** The adapter axios would call, and the header key the token goes under. */
+  adapter: AxiosAdapter;
+  key: string;
+  /** Whether the adapter is one of axios's that take no https agent (fetch, xhr). */
+  agentless: boolean;
+  /** When the request began to wait for a token, if it did: the wait is taken from its `timeout`. */
+  waitedSince: number | undefined;
   /** Where a DPoP token's proof is for (set once per send, for a DPoP token). */
   target?: ProofTarget | undefined;
 }
@@ -92,14 +100,21 @@ export class AuthInterceptor {
     if (isSpecFormData(config.data) && adapter === httpAdapter()) pinBoundary(config.headers as unknown as HeaderBag);
     // axios's own adapters other than http (fetch, xhr) take no https agent: no client certificate.
     const agentless = typeof spec !== 'function' && adapter !== httpAdapter();
-    const cached = this.#provider.peekToken();
+    const selection = selectionOf(config);
+    let cached: AccessToken | undefined;
+    try {
+      cached = this.#provider.peekToken(selection);
+    } catch (error) {
+      return Promise.reject(error); // an invalid per-request scope or resource: nothing is sent
+    }
+    const send = { replays, adapter, key, agentless };
     if (cached) {
-      this.#provider.refreshIfDue();
-      return this.#sendWhenReady(config, adapter, key, { token: cached, replays }, undefined, agentless);
+      this.#provider.refreshIfDue(selection);
+      return this.#sendWhenReady(config, { ...send, token: cached, waitedSince: undefined });
     }
     const waitedSince = Date.now();
-    return waitForToken(this.#provider, config).then((token) =>
-      this.#sendWhenReady(config, adapter, key, { token, replays }, waitedSince, agentless),
+    return waitForToken(this.#provider, config, selection).then((token) =>
+      this.#sendWhenReady(config, { ...send, token, waitedSince }),
     );
   }
 
@@ -116,34 +131,21 @@ export class AuthInterceptor {
   }
 
   /** {@link #sendWithToken}, once a DPoP token's target origin has answered a first request (and so named its nonce). */
-  #sendWhenReady(
-    config: InternalAxiosRequestConfig,
-    adapter: AxiosAdapter,
-    key: string,
-    send: Send,
-    waitedSince: number | undefined,
-    agentless: boolean,
-  ): Promise<AxiosResponse> {
+  #sendWhenReady(config: InternalAxiosRequestConfig, send: Send): Promise<AxiosResponse> {
     if (send.token.tokenType === 'DPoP') send.target = targetOf(config);
     const gate = send.target && this.#provider[DPOP]?.nonces.gate(send.target.origin);
-    if (!gate) return this.#sendWithToken(config, adapter, key, send, waitedSince, agentless);
-    const since = waitedSince ?? Date.now();
-    return gate.then(() => this.#sendWithToken(config, adapter, key, send, since, agentless));
+    if (!gate) return this.#sendWithToken(config, send);
+    send.waitedSince ??= Date.now();
+    return gate.then(() => this.#sendWithToken(config, send));
   }
 
   /**
    * Sets the token (and, with a certificate-bound token, the agent that presents the certificate), sends,
    * and takes both back off the config as soon as the adapter settles.
    */
-  #sendWithToken(
-    config: InternalAxiosRequestConfig,
-    adapter: AxiosAdapter,
-    key: string,
-    send: Send,
-    waitedSince: number | undefined,
-    agentless: boolean,
-  ): Promise<AxiosResponse> {
-    const timeout = spendWait(config, waitedSince);
+  #sendWithToken(config: InternalAxiosRequestConfig, send: Send): Promise<AxiosResponse> {
+    const { adapter, key, agentless } = send;
+    const timeout = spendWait(config, send.waitedSince);
     if (typeof timeout === 'object') return Promise.reject(timeout);
     const certificate = this.#provider[CLIENT_CERTIFICATE];
     let ownAgent: unknown;
@@ -247,6 +249,13 @@ export class AuthInterceptor {
 /** The replays a request has had once it is replayed again: of a 401, or with a new DPoP nonce (`nonce`). */
 function replaysAfter(send: Send, nonce: boolean): Replays {
   return { unauthorized: send.replays.unauthorized || !nonce, nonce: send.replays.nonce || nonce };
+}
+
+/** The token a request asks for (`clientCredentials.scope` / `resource`), or `undefined` for the provider's own. */
+function selectionOf(config: InternalAxiosRequestConfig): TokenSelection | undefined {
+  const settings = config.clientCredentials;
+  if (settings?.scope === undefined && settings?.resource === undefined) return undefined;
+  return { scope: settings.scope, resource: settings.resource };
 }
 
 function methodOf(config: InternalAxiosRequestConfig): string {

@@ -1,11 +1,12 @@
 import { AxiosError, CanceledError } from 'axios';
 import type { InternalAxiosRequestConfig } from 'axios';
 import type { AccessToken } from '../grant/token-response.js';
+import type { TokenSelection } from '../provider/token-provider.js';
 import { unref } from '../util/timers.js';
 
 /** What the wait asks of the provider. */
 export interface TokenSource {
-  getToken(options: { signal: AbortSignal }): Promise<AccessToken>;
+  getToken(options: TokenSelection & { signal: AbortSignal }): Promise<AccessToken>;
 }
 
 /** The error axios raises when a request's `timeout` runs out, here while it waited for a token. */
@@ -19,7 +20,11 @@ export function timeoutError(config: InternalAxiosRequestConfig, timeout: number
  * its `signal` and its `cancelToken` end the wait with the error axios would raise. The token request
  * goes on for the other callers.
  */
-export function waitForToken(provider: TokenSource, config: InternalAxiosRequestConfig): Promise<AccessToken> {
+export function waitForToken(
+  provider: TokenSource,
+  config: InternalAxiosRequestConfig,
+  selection?: TokenSelection,
+): Promise<AccessToken> {
   const controller = new AbortController();
   const cleanups: (() => void)[] = [];
   const ended = new Promise<never>((_, reject) => {
@@ -43,7 +48,7 @@ export function waitForToken(provider: TokenSource, config: InternalAxiosRequest
     }
   });
   ended.catch(() => controller.abort());
-  return Promise.race([provider.getToken({ signal: controller.signal }), ended]).finally(() => {
+  return Promise.race([provider.getToken({ ...selection, signal: controller.signal }), ended]).finally(() => {
     for (const cleanup of cleanups) cleanup();
   });
 }

@@ -7,7 +7,7 @@ import { MAX_HEADER_LENGTH, scanChallenges } from './challenge-scanner.js';
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  */
 export interface BearerChallenge {
-  /** Always `Bearer`. */
+  /** `Bearer`; `DPoP` for the challenge about a DPoP token (RFC 9449 §7.1 gives it the same attributes). */
   scheme: string;
   /** `realm`: the protection space. */
   realm?: string;

@@ -1,22 +1,33 @@
 import axios from 'axios';
-import { ConfigurationError, DiscoveryError } from '../errors.js';
-import { ProviderEventSource, tokenEventOf } from '../events.js';
-import { requestToken } from '../grant/grant.js';
+import { ConfigurationError } from '../errors.js';
+import { ProviderEventSource } from '../events.js';
 import type { HttpContext } from '../grant/send.js';
 import { resolveOptions, type ClientCredentialsOptions, type ResolvedOptions } from '../options.js';
 import { CLIENT_CERTIFICATE, authorizationServerAgent, type ClientCertificate } from '../grant/client-tls.js';
-import { recordOf } from './refresh-policy.js';
-import { StoreCoordinator, type Acquired } from './store-coordinator.js';
+import { StoreCoordinator } from './store-coordinator.js';
+import { TokenEntry, type EntryContext } from './token-entry.js';
 import { DPOP, DpopBinding } from './dpop-binding.js';
 import { DpopNonces } from '../grant/dpop.js';
-import { decodeToken, encodeToken, type StoredToken } from './token-codec.js';
+import { cacheKey, deriveKey } from './token-codec.js';
+import { checkResource, checkScope } from '../option-checks.js';
 import { EndpointResolver, type Endpoint } from '../grant/token-endpoint.js';
-import type { AccessToken, TokenRecord } from '../grant/token-response.js';
+import type { AccessToken } from '../grant/token-response.js';
 import { abortable, abortReason } from '../util/abort.js';
 import { Waiters } from '../util/timers.js';
 
+/**
+ * Which token: its scopes and resource indicators (RFC 8707), when they differ from the provider's own.
+ * Order and repeats do not matter (`['a', 'b']` and `'b a'` are one token).
+ */
+export interface TokenSelection {
+  /** The scopes the token is asked for with; a space-separated string or a list. @default the provider's `scope` */
+  scope?: string | readonly string[] | undefined;
+  /** The resource indicators it is asked for with (absolute URIs, no fragment). @default the provider's `resource` */
+  resource?: string | readonly string[] | undefined;
+}
+
 /** Options of {@link ClientCredentialsProvider.getToken}. */
-export interface GetTokenOptions {
+export interface GetTokenOptions extends TokenSelection {
   /** Fetch a new token even if a cached one is still valid (joins a request already under way). @default false */
   forceRefresh?: boolean | undefined;
   /** Stops waiting (for this caller only) when aborted; the token request goes on for others. */
@@ -44,13 +55,13 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   readonly #options: ResolvedOptions;
   readonly #http: HttpContext;
   readonly #endpoint: EndpointResolver;
-  #record: TokenRecord | undefined;
-  #stored: string | undefined;
-  #pending: Promise<AccessToken> | undefined;
-  #failure: { error: unknown; until: number } | undefined;
-  #refreshBlockedUntil = 0;
   /** Tokens the API rejected lately: never taken back from the store. */
   readonly #rejected: string[] = [];
+  /** One cache entry per scope set and resource set asked for, least recently used first. */
+  readonly #entries = new Map<string, TokenEntry>();
+  readonly #context: EntryContext;
+  /** The entry key of the provider's own scope and resource. */
+  #ownKey: string | undefined;
   /** The shared store, behind its bounds and its cross-process lock (see {@link StoreCoordinator}). */
   readonly #shared: StoreCoordinator | undefined;
   readonly #dpop: DpopBinding | undefined;
@@ -76,6 +87,16 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     };
     this.#endpoint = new EndpointResolver(o, this.#http);
     this.#dpop = o.dpop && new DpopBinding(o.dpop);
+    this.#context = {
+      options: o,
+      http: this.#http,
+      shared: undefined,
+      dpop: this.#dpop,
+      grantMs: this.#grantMs,
+      rejected: this.#rejected,
+      emitToken: (event) => this.emit('token', event),
+      emitError: (event) => this.emit('error', event),
+    };
     if (o.store) {
       const { retries, maxDelayMs, maxRetryAfterMs } = o.retry;
       this.#shared = new StoreCoordinator(o.store, {
@@ -86,6 +107,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
         secrets: this.#http.secrets,
         onError: (error) => this.emit('error', { phase: 'store', error }),
       });
+      this.#context = { ...this.#context, shared: this.#shared };
     }
   }
 
@@ -109,41 +131,38 @@ export class ClientCredentialsProvider extends ProviderEventSource {
    * May be a subset of {@link requestedScope} (Applixure grants a subset); see also `hasScope` and the `token` event's `missingScope`.
    */
   get grantedScope(): readonly string[] | undefined {
-    return this.#record?.token.scope;
+    return this.#entries.get(DEFAULT)?.token?.scope;
   }
 
   /**
-   * The cached token if it is still usable, without waiting; `undefined`
-   * otherwise. Only reads: it never starts a request, nor touches the store.
+   * The cached token (of the provider's own scopes, or of `selection`) if it is still usable, without
+   * waiting; `undefined` otherwise. Only reads: it never starts a request, nor touches the store.
+   * @throws ConfigurationError when `selection` holds an invalid scope or resource.
    */
-  peekToken(): AccessToken | undefined {
-    const record = this.#record;
-    return record && this.#options.now() < record.staleAt ? record.token : undefined;
+  peekToken(selection?: TokenSelection): AccessToken | undefined {
+    return this.#entry(selection).peek();
   }
 
   /**
-   * Starts one background refresh of the cached token if it is past its
-   * refresh point and none is under way (nor failed within
-   * `failureCooldownMs`). `getToken` and `attachAuth` call it with every use
-   * of the cached token; callers of {@link peekToken} may too.
+   * Starts one background refresh of the cached token (of `selection`) if it is past its refresh point and
+   * none is under way (nor failed within `failureCooldownMs`). `getToken` and `attachAuth` call it with
+   * every use of the cached token; callers of {@link peekToken} may too.
    */
-  refreshIfDue(): void {
-    const record = this.#record;
-    if (!record || this.#pending !== undefined) return;
-    const now = this.#options.now();
-    if (now >= record.refreshAt && now < record.staleAt && now >= this.#refreshBlockedUntil)
-      this.#startFlight(true, record.token.accessToken);
+  refreshIfDue(selection?: TokenSelection): void {
+    this.#entry(selection).refreshIfDue();
   }
 
   /**
-   * Resolves to a valid access token: the cached one, or a new one from the
-   * token endpoint (or the store). Concurrent calls share one token request.
-   * A failed request cycle rejects every waiter with the same
-   * {@link TokenEndpointError} and is remembered for `failureCooldownMs`.
+   * Resolves to a valid access token: the cached one, or a new one from the token endpoint (or the store).
+   * Concurrent calls share one token request. A failed request cycle rejects every waiter with the same
+   * {@link TokenEndpointError} and is remembered for `failureCooldownMs`. With `scope` or `resource`, the
+   * token is one asked for with exactly those (cached, refreshed and shared apart from the others).
    */
   getToken(options: GetTokenOptions = {}): Promise<AccessToken> {
     if (typeof options !== 'object' || options === null) {
-      return Promise.reject(new ConfigurationError('getToken takes an options object: { forceRefresh?, signal? }.'));
+      return Promise.reject(
+        new ConfigurationError('getToken takes an options object: { forceRefresh?, signal?, scope?, resource? }.'),
+      );
     }
     const { forceRefresh = false, signal } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -154,19 +173,20 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       );
     }
     if (signal?.aborted) return Promise.reject(abortReason(signal));
+    let entry: TokenEntry;
+    try {
+      entry = this.#entry(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (!forceRefresh) {
-      const cached = this.peekToken();
+      const cached = entry.peek();
       if (cached) {
-        this.refreshIfDue();
+        entry.refreshIfDue();
         return Promise.resolve(cached);
       }
     }
-    let flight = this.#pending;
-    if (!flight) {
-      const failure = this.#failure;
-      if (failure && this.#options.now() < failure.until) return Promise.reject(failure.error);
-      flight = this.#startFlight(false, forceRefresh ? this.#record?.token.accessToken : undefined);
-    }
+    const flight = entry.flight(forceRefresh);
     return this.#waiters.wait(signal ? abortable(flight, signal) : flight);
   }
 
@@ -174,8 +194,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
    * Drops the cached token, here and in the store, **only if it is still
    * `token`**, so that a late 401 for an older token never throws away a
    * newer one. Pass the token (or access token string) the API rejected;
-   * it is never taken back from the store. Returns whether the cached token
-   * was dropped.
+   * it is never taken back from the store. Only the entry (scope set) that
+   * holds it is touched. Returns whether a cached token was dropped.
    */
   invalidate(token: AccessToken | string): boolean {
     const accessToken = typeof token === 'string' ? token : token?.accessToken;
@@ -185,110 +205,69 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       this.#rejected.push(accessToken);
       if (this.#rejected.length > 16) this.#rejected.shift();
     }
-    if (this.#record?.token.accessToken !== accessToken) return false;
-    const stored = this.#stored;
-    this.#record = undefined;
-    this.#stored = undefined;
-    const endpoint = this.#endpoint.known;
-    if (stored !== undefined && endpoint) this.#shared?.delete(endpoint.key, stored);
-    return true;
+    for (const entry of this.#entries.values()) if (entry.drop(accessToken)) return true;
+    return false;
   }
 
-  #startFlight(background: boolean, replacing: string | undefined): Promise<AccessToken> {
-    const flight = this.#acquire(background, replacing).then(
-      ({ record, stored, storing }) => {
-        this.#record = record;
-        this.#stored = stored;
-        this.#failure = undefined;
-        storing?.then((value) => this.#onStored(record, value));
-        return record.token;
-      },
-      (error: unknown) => {
-        const now = this.#options.now();
-        this.#failure = { error, until: now + this.#options.failureCooldownMs };
-        if (background) this.#refreshBlockedUntil = now + Math.max(this.#options.failureCooldownMs, 1);
-        const phase = error instanceof DiscoveryError ? 'discovery' : background ? 'refresh' : 'token';
-        this.emit('error', { error: error instanceof Error ? error : new Error(String(error)), phase });
-        throw error;
-      },
-    );
-    this.#pending = flight;
-    const clear = (): void => {
-      if (this.#pending === flight) this.#pending = undefined;
-    };
-    flight.then(clear, clear);
-    return flight;
+  /** The entry of a selection, made on first use; the least recently used goes beyond `maxCachedTokens`. */
+  #entry(selection: TokenSelection | undefined): TokenEntry {
+    const o = this.#options;
+    let scope = o.scope;
+    let resource = o.resource;
+    let key = DEFAULT;
+    if (selection && (selection.scope !== undefined || selection.resource !== undefined)) {
+      // The hot path (no selection) does none of this.
+      if (selection.scope !== undefined) scope = normalised(checkScope(selection.scope, 'scope'));
+      if (selection.resource !== undefined) resource = normalised(checkResource(selection.resource, 'resource'));
+      key = JSON.stringify([normalised(scope), normalised(resource)]);
+      if (key === (this.#ownKey ??= JSON.stringify([normalised(o.scope), normalised(o.resource)]))) key = DEFAULT;
+    }
+    let entry = this.#entries.get(key);
+    if (entry) {
+      this.#entries.delete(key);
+    } else {
+      const own = key === DEFAULT;
+      entry = new TokenEntry(
+        this.#context,
+        own ? o.scope : scope,
+        own ? () => this.#endpoint.resolve() : this.#derived(scope, resource),
+      );
+      if (this.#entries.size >= o.maxCachedTokens) this.#evict();
+    }
+    this.#entries.set(key, entry);
+    return entry;
   }
 
-  async #acquire(background: boolean, replacing: string | undefined): Promise<Acquired> {
-    const endpoint = await this.#endpoint.resolve();
-    const shared = this.#shared;
-    if (!shared?.usable) return this.#grant(endpoint, background, false);
-    return shared.acquire(
-      endpoint.key,
-      () => this.#fromStore(endpoint, replacing),
-      (store) => this.#grant(endpoint, background, store),
-    );
-  }
-
-  /** A token just fetched reached the store (`value`), or could not. */
-  #onStored(record: TokenRecord, value: string | undefined): void {
-    if (value === undefined) return;
-    if (this.#record === record) this.#stored = value;
-    else if (this.#rejected.includes(record.token.accessToken)) {
-      // Rejected by the API while it was being stored: take it back out for the fleet.
-      const endpoint = this.#endpoint.known;
-      if (endpoint) this.#shared?.delete(endpoint.key, value);
+  /** Drops the least recently used entry that no token request is under way for. */
+  #evict(): void {
+    for (const [key, entry] of this.#entries) {
+      if (!entry.busy) {
+        this.#entries.delete(key);
+        return;
+      }
     }
   }
 
-  /** Runs the grant; the token goes to waiters at once and, with `store`, to the store alongside (see {@link Acquired.storing}). */
-  async #grant(endpoint: Endpoint, background: boolean, store: boolean): Promise<Acquired> {
-    const result = await requestToken(this.#http, endpoint.grant);
-    this.#grantMs.push(result.durationMs);
-    if (this.#grantMs.length > 8) this.#grantMs.shift();
-    const o = this.#options;
-    const expiresAt = result.token.expiresAt ?? result.sentAt + o.defaultExpiresInMs;
-    const dpopJwk = this.#dpop?.fetched(result.token);
-    const stored: StoredToken = { token: result.token, sentAt: result.sentAt, endsAt: expiresAt, dpopJwk };
-    const record = this.#toRecord(stored);
-    this.#emitToken(record, 'grant', result.durationMs, result.attempts, background);
-    const ttlMs = Math.floor(expiresAt - o.now());
-    const shared = this.#shared;
-    if (!store || !shared || ttlMs <= 0) return { record, stored: undefined };
-    const value = encodeToken(stored, endpoint.aesKey, endpoint.key);
-    const storing = shared.set(endpoint.key, value, ttlMs).then((done) => (done ? value : undefined));
-    return { record, stored: undefined, storing };
+  /** The endpoint of a scope and resource set: the provider's grant with those, and its own store key. */
+  #derived(scope: readonly string[], resource: readonly string[]): () => Endpoint | Promise<Endpoint> {
+    let derived: Endpoint | undefined;
+    const derive = (base: Endpoint): Endpoint => {
+      if (derived?.grant.tokenUrl === base.grant.tokenUrl) return derived;
+      const grant = { ...base.grant, scope, resource };
+      const key = cacheKey(grant);
+      return (derived = { grant, key, aesKey: deriveKey(this.#options.encryptionMaterial, key) });
+    };
+    return () => {
+      const base = this.#endpoint.resolve();
+      return base instanceof Promise ? base.then(derive) : derive(base);
+    };
   }
+}
 
-  /** The store's token, unless it is the one being replaced, one the API rejected, or stale. */
-  async #fromStore(endpoint: Endpoint, replacing: string | undefined): Promise<Acquired | undefined> {
-    const value = await this.#shared?.get(endpoint.key);
-    if (value === undefined) return undefined;
-    const stored = decodeToken(value, endpoint.aesKey, endpoint.key);
-    if (!stored) return undefined;
-    const access = stored.token.accessToken;
-    if (access === replacing || this.#rejected.includes(access)) return undefined;
-    if (this.#dpop && !this.#dpop.stored(stored)) return undefined;
-    const record = this.#toRecord(stored);
-    if (this.#options.now() >= record.staleAt) return undefined;
-    this.#emitToken(record, 'store', 0, 0, false);
-    return { record, stored: value };
-  }
+/** The key of the provider's own entry (its `scope` and `resource` options). */
+const DEFAULT = '';
 
-  /** Cache times (see {@link tokenTimes}). */
-  #toRecord(stored: StoredToken): TokenRecord {
-    return recordOf(stored, Math.max(0, ...this.#grantMs), this.#options);
-  }
-
-  #emitToken(
-    record: TokenRecord,
-    source: 'grant' | 'store',
-    durationMs: number,
-    attempts: number,
-    background: boolean,
-  ): void {
-    const requestedScope = this.#options.scope;
-    this.emit('token', { ...tokenEventOf(record, requestedScope), source, durationMs, attempts, background });
-  }
+/** Sorted, without repeats: one entry however a caller orders or repeats them. */
+function normalised(values: readonly string[]): readonly string[] {
+  return Object.freeze([...new Set(values)].sort());
 }
