@@ -200,6 +200,52 @@ describe('bounded and validated', () => {
     expect(auth.tokenRequests).toHaveLength(4);
   });
 
+  test('an empty scope asks for no scope parameter (the server default) and is an entry of its own', async () => {
+    const tokens = local({ scope: 'a b' });
+    await tokens.getToken();
+    await tokens.getToken({ scope: [] });
+    await tokens.getToken({ scope: '' });
+    expect(auth.tokenRequests).toHaveLength(2);
+    const forms = auth.tokenRequests.map((r) => new URLSearchParams(r.body.toString()));
+    expect(forms.map((f) => f.get('scope'))).toEqual(['a b', null]);
+  });
+
+  test('a per-request resource replaces the provider default rather than adding to it', async () => {
+    const tokens = local({ resource: 'https://api.example.com/default' });
+    await tokens.getToken({ resource: 'https://api.example.com/payments' });
+    const form = new URLSearchParams(auth.tokenRequests[0]!.body.toString());
+    expect(form.getAll('resource')).toEqual(['https://api.example.com/payments']);
+  });
+
+  test('with allowedScopes, a scope outside them is a ConfigurationError before anything is sent', async () => {
+    const tokens = local({ scope: 'read write', allowedScopes: ['read', 'write'] });
+    await expect(tokens.getToken({ scope: 'read' })).resolves.toBeDefined();
+    const error = await tokens.getToken({ scope: ['read', 'admin'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(/"admin" is not among this provider's allowedScopes/);
+    expect(auth.tokenRequests).toHaveLength(1);
+  });
+
+  test('without allowedScopes, a scope beyond the configured ones is sent and the server decides', async () => {
+    await local({ scope: 'read' }).getToken({ scope: 'admin' });
+    expect(new URLSearchParams(auth.tokenRequests[0]!.body.toString()).get('scope')).toBe('admin');
+  });
+
+  test('replay: false and skip work beside a per-request scope', async () => {
+    const tokens = local();
+    const api = await echoApi();
+    const instance = axios.create({ baseURL: api.url });
+    attachAuth(instance, tokens);
+    await instance.get('/s', { clientCredentials: { scope: 'a', skip: true } });
+    expect(api.requests[0]!.headers.authorization).toBeUndefined();
+    const first = (await instance.get('/r', { clientCredentials: { scope: 'a' } })).data.token as string;
+    api.revoked.add(first);
+    const error = await instance
+      .get('/r', { clientCredentials: { scope: 'a', replay: false } })
+      .catch((e: unknown) => e);
+    expect((error as { reason?: string }).reason).toBe('replay-disabled');
+  });
+
   test('maxCachedTokens must be a positive number', () => {
     expect(() => local({ maxCachedTokens: 0 })).toThrow(ConfigurationError);
   });
@@ -234,5 +280,44 @@ describe('several providers on one instance, each for its own origins', () => {
     expect((await api.get(`${apiA.url}/y`)).data.token).toBe('tok-2');
     expect([authA.tokenRequests.length, authB.tokenRequests.length]).toEqual([2, 1]);
     expect((await api.get(`${apiB.url}/y`)).data.token).toBe('tok-1');
+  });
+
+  test('a redirect from one bank to the other carries neither token there', async () => {
+    const [authA, authB] = [await startAuthServer(), await startAuthServer()];
+    const apiB = await echoApi();
+    const apiA = await startServer((_req, res) => {
+      res.writeHead(302, { Location: `${apiB.url}/landed` });
+      res.end();
+    });
+    const api = axios.create();
+    attachAuth(api, new ClientCredentialsProvider({ tokenUrl: authA.tokenUrl, clientId: 'a', clientSecret: 'sa' }), {
+      origins: [apiA.origin],
+    });
+    attachAuth(api, new ClientCredentialsProvider({ tokenUrl: authB.tokenUrl, clientId: 'b', clientSecret: 'sb' }), {
+      origins: [apiB.origin],
+    });
+    await api.get(`${apiA.url}/go`);
+    expect(apiA.requests[0]!.headers.authorization).toBe('Bearer tok-1');
+    expect(apiB.requests[0]!.url).toBe('/landed');
+    expect(apiB.requests[0]!.headers.authorization).toBeUndefined();
+  });
+
+  test('overlapping origins between two handles are a ConfigurationError; detach() of one leaves the other working', async () => {
+    const [authA, authB] = [await startAuthServer(), await startAuthServer()];
+    const [apiA, apiB] = [await echoApi(), await echoApi()];
+    const bankA = new ClientCredentialsProvider({ tokenUrl: authA.tokenUrl, clientId: 'a', clientSecret: 'sa' });
+    const bankB = new ClientCredentialsProvider({ tokenUrl: authB.tokenUrl, clientId: 'b', clientSecret: 'sb' });
+    const api = axios.create();
+    const handleA = attachAuth(api, bankA, { origins: [apiA.origin] });
+    expect(() => attachAuth(api, bankB, { origins: [apiB.origin, apiA.origin] })).toThrow(ConfigurationError);
+    const handleB = attachAuth(api, bankB, { origins: [apiB.origin] });
+    handleA.detach();
+    handleA.detach();
+    expect((await api.get(`${apiA.url}/x`)).data.token).toBe('');
+    expect((await api.get(`${apiB.url}/x`)).data.token).toBe('tok-1');
+    // The detached origin may be served again.
+    attachAuth(api, bankA, { origins: [apiA.origin] });
+    expect((await api.get(`${apiA.url}/x`)).data.token).toBe('tok-1');
+    handleB.detach();
   });
 });

@@ -134,6 +134,11 @@ export interface ClientCredentialsOptions {
    */
   encryptionKey?: string | Uint8Array | undefined;
   /**
+   * The scopes a request or `getToken` call may ask for (`scope` in `config.clientCredentials` or
+   * `getToken`); another is a `ConfigurationError` before anything is sent. @default any: the server decides
+   */
+  allowedScopes?: string | readonly string[] | undefined;
+  /**
    * How many tokens (one per scope set and resource set asked for, see `getToken({ scope })` and
    * `config.clientCredentials.scope`) the provider keeps at most; the least recently used goes first.
    * @default 100
@@ -167,6 +172,7 @@ export interface ResolvedOptions {
   storeTimeoutMs: number;
   lockTtlMs: number;
   maxCachedTokens: number;
+  allowedScopes: readonly string[] | undefined;
   /** What the store's encryption key derives from: `encryptionKey`, else the credential's material. */
   encryptionMaterial: string | Uint8Array;
   now: () => number;
@@ -228,6 +234,7 @@ export function resolveOptions(options: ClientCredentialsOptions): ResolvedOptio
       min: 1,
     }),
     encryptionMaterial: encryptionMaterial(options.encryptionKey, auth, store),
+    allowedScopes: options.allowedScopes === undefined ? undefined : checkScope(options.allowedScopes, 'allowedScopes'),
     maxCachedTokens: number(options.maxCachedTokens, 'maxCachedTokens', 100, { min: 1, max: 100_000 }),
     now: options.now ?? Date.now,
   };

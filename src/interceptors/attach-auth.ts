@@ -4,6 +4,9 @@ import { OriginPolicy } from './origin.js';
 import type { ClientCredentialsProvider } from '../provider/token-provider.js';
 import { AuthInterceptor } from './auth-interceptor.js';
 
+/** The origins each axios instance sends a provider's token to, across its `attachAuth` handles. */
+const attachedOrigins = new WeakMap<AxiosInstance, Set<string>>();
+
 /** Options of {@link attachAuth}. */
 export interface AttachAuthOptions {
   /**
@@ -31,6 +34,10 @@ export interface AuthHandle {
  * The token is set at the very last step, just before axios's adapter sends
  * the request, so every request interceptor, whenever it was registered, has
  * already run and the final URL is the one checked.
+ *
+ * Several providers may be attached to one instance, each for its own origins
+ * (an aggregator calling several banks); an origin already served by another
+ * handle on the instance is a {@link ConfigurationError}.
  *
  * @example
  * const api = axios.create({ baseURL: 'https://api.example.com/banking' });
@@ -62,12 +69,24 @@ export function attachAuth(
     throw new ConfigurationError('attachAuth needs a ClientCredentialsProvider as its second argument.');
   }
   const policy = OriginPolicy.fromOptions(options.origins, api.defaults.baseURL, options.allowInsecureHttp === true);
+  const attached = attachedOrigins.get(api) ?? new Set<string>();
+  const overlap = policy.origins.find((origin) => attached.has(origin));
+  if (overlap !== undefined) {
+    throw new ConfigurationError(
+      `attachAuth: ${overlap} already gets the token of another attachAuth on this instance; each origin may have one provider. Detach the other first, or give each provider its own origins.`,
+    );
+  }
+  for (const origin of policy.origins) attached.add(origin);
+  attachedOrigins.set(api, attached);
   const auth = new AuthInterceptor(api, provider, policy);
+  let detached = false;
   const requestId = api.interceptors.request.use((config) => auth.onRequest(config), undefined, { synchronous: true });
   const responseId = api.interceptors.response.use(undefined, (error: unknown) => auth.onError(error));
   return {
     origins: policy.origins,
     detach() {
+      if (!detached) for (const origin of policy.origins) attached.delete(origin);
+      detached = true;
       auth.detach();
       api.interceptors.request.eject(requestId);
       api.interceptors.response.eject(responseId);

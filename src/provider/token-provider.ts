@@ -217,7 +217,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     let key = DEFAULT;
     if (selection && (selection.scope !== undefined || selection.resource !== undefined)) {
       // The hot path (no selection) does none of this.
-      if (selection.scope !== undefined) scope = normalised(checkScope(selection.scope, 'scope'));
+      if (selection.scope !== undefined) scope = normalised(allowed(checkScope(selection.scope, 'scope'), o));
       if (selection.resource !== undefined) resource = normalised(checkResource(selection.resource, 'resource'));
       key = JSON.stringify([normalised(scope), normalised(resource)]);
       if (key === (this.#ownKey ??= JSON.stringify([normalised(o.scope), normalised(o.resource)]))) key = DEFAULT;
@@ -266,6 +266,17 @@ export class ClientCredentialsProvider extends ProviderEventSource {
 
 /** The key of the provider's own entry (its `scope` and `resource` options). */
 const DEFAULT = '';
+
+/** `scope`, when every one is among `allowedScopes` (if set). */
+function allowed(scope: string[], o: ResolvedOptions): string[] {
+  const refused = o.allowedScopes && scope.find((s) => !o.allowedScopes?.includes(s));
+  if (refused !== undefined) {
+    throw new ConfigurationError(
+      `scope ${JSON.stringify(refused)} is not among this provider's allowedScopes (${o.allowedScopes?.join(' ') ?? ''}); nothing was sent.`,
+    );
+  }
+  return scope;
+}
 
 /** Sorted, without repeats: one entry however a caller orders or repeats them. */
 function normalised(values: readonly string[]): readonly string[] {
