@@ -9,7 +9,7 @@ import { TokenEntry, type EntryContext } from './token-entry.js';
 import { DPOP, DpopBinding } from './dpop-binding.js';
 import { DpopNonces } from '../grant/dpop.js';
 import { cacheKey, deriveKey } from './token-codec.js';
-import { checkResource, checkScope } from '../option-checks.js';
+import { DEFAULT, Selections } from './token-selection.js';
 import { EndpointResolver, type Endpoint } from '../grant/token-endpoint.js';
 import type { AccessToken } from '../grant/token-response.js';
 import { abortable, abortReason } from '../util/abort.js';
@@ -60,8 +60,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   /** One cache entry per scope set and resource set asked for, least recently used first. */
   readonly #entries = new Map<string, TokenEntry>();
   readonly #context: EntryContext;
-  /** The entry key of the provider's own scope and resource. */
-  #ownKey: string | undefined;
+  /** Selections seen lately, by their raw value: checked and normalised once. */
+  readonly #selections: Selections;
   /** The shared store, behind its bounds and its cross-process lock (see {@link StoreCoordinator}). */
   readonly #shared: StoreCoordinator | undefined;
   readonly #dpop: DpopBinding | undefined;
@@ -74,6 +74,7 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     super();
     this.#options = resolveOptions(options);
     const o = this.#options;
+    this.#selections = new Selections(o);
     const httpClient = o.httpClient ?? axios.create();
     this.#http = {
       httpClient,
@@ -216,11 +217,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     let resource = o.resource;
     let key = DEFAULT;
     if (selection && (selection.scope !== undefined || selection.resource !== undefined)) {
-      // The hot path (no selection) does none of this.
-      if (selection.scope !== undefined) scope = normalised(allowed(checkScope(selection.scope, 'scope'), o));
-      if (selection.resource !== undefined) resource = normalised(checkResource(selection.resource, 'resource'));
-      key = JSON.stringify([normalised(scope), normalised(resource)]);
-      if (key === (this.#ownKey ??= JSON.stringify([normalised(o.scope), normalised(o.resource)]))) key = DEFAULT;
+      // The hot path (no selection) does none of this; a selection seen before is one lookup.
+      ({ scope, resource, key } = this.#selections.select(selection));
     }
     let entry = this.#entries.get(key);
     if (entry) {
@@ -262,23 +260,4 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       return base instanceof Promise ? base.then(derive) : derive(base);
     };
   }
-}
-
-/** The key of the provider's own entry (its `scope` and `resource` options). */
-const DEFAULT = '';
-
-/** `scope`, when every one is among `allowedScopes` (if set). */
-function allowed(scope: string[], o: ResolvedOptions): string[] {
-  const refused = o.allowedScopes && scope.find((s) => !o.allowedScopes?.includes(s));
-  if (refused !== undefined) {
-    throw new ConfigurationError(
-      `scope ${JSON.stringify(refused)} is not among this provider's allowedScopes (${o.allowedScopes?.join(' ') ?? ''}); nothing was sent.`,
-    );
-  }
-  return scope;
-}
-
-/** Sorted, without repeats: one entry however a caller orders or repeats them. */
-function normalised(values: readonly string[]): readonly string[] {
-  return Object.freeze([...new Set(values)].sort());
 }
