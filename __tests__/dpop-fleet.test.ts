@@ -5,11 +5,18 @@
 // With `dpop: true` the generated key travels with the token in Redis, encrypted like it, so the fleet makes
 // one token request and every process proves possession of the key the token is bound to (`cnf.jkt`). With a
 // key pair of each process's own, the key's thumbprint is part of the cache key: the processes never share.
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { DpopScenario, FromWorker, ToWorker } from './fixtures/dpop-fleet-worker.js';
+import {
+  burstAll,
+  CONCURRENCY,
+  FLEET_SIZE,
+  forkWorker,
+  stopFleet,
+  type FleetProcess,
+} from './helpers/fleet-process.js';
 import { startOidcServer, type OidcServer, type OidcServerSnapshot } from './helpers/oidc-server.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import {
@@ -21,28 +28,13 @@ import {
 
 jest.setTimeout(60_000);
 
-const FLEET_SIZE = 8;
-const CONCURRENCY = 100;
 const CLIENT_ID = 'dpop-fleet-client';
 const CLIENT_SECRET = `dpop-fleet-secret-${randomBytes(16).toString('hex')}`;
 const SCOPE = 'accounts';
-/**
- * Store call time limit in the workers, as in fleet.test.ts: 8 processes answering 100 requests each, next to
- * oidc-provider and the resource server, saturate a 2-CPU runner; at the default 250 ms a process that was not
- * scheduled looks like a Redis outage and fetches alone. These tests are about sharing, so Redis gets a second.
- */
-const STORE_TIMEOUT_MS = 1_000;
 /** A JWT (an access token or a DPoP proof), a private JWK member, a PEM. */
 const LEAKS = [/eyJ[\w-]*\.eyJ[\w-]*\.[\w-]*/, /"d"\s*:/, /"kty"\s*:/, /-----BEGIN/];
 
-interface Worker {
-  id: string;
-  proc: ChildProcess;
-  /** Everything it reported over IPC, in order. */
-  readonly messages: FromWorker[];
-  stdout: string;
-  stderr: string;
-}
+type Worker = FleetProcess<FromWorker, ToWorker>;
 
 const WORKER_SCRIPT = join(__dirname, 'fixtures', 'dpop-fleet-worker.ts');
 
@@ -50,66 +42,20 @@ let redis: RedisServer;
 let oidc: OidcServer;
 let api: ResourceServer;
 let fleet: Worker[] = [];
-let burstIds = 0;
 
-async function spawnWorker(index: number): Promise<Worker> {
-  const id = `w${index + 1}`;
-  const proc = fork(WORKER_SCRIPT, [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+function spawnWorker(index: number): Promise<Worker> {
+  return forkWorker<FromWorker, ToWorker>(WORKER_SCRIPT, {
+    id: `w${index + 1}`,
+    client: index % 2 === 0 ? 'ioredis' : 'node-redis',
+    redisPath: redis.path!,
     env: {
-      ...process.env,
-      DPOP_FLEET_WORKER: id,
-      DPOP_FLEET_CLIENT: index % 2 === 0 ? 'ioredis' : 'node-redis',
-      DPOP_FLEET_REDIS_PATH: redis.path!,
       DPOP_FLEET_ISSUER: oidc.issuer,
       DPOP_FLEET_CA: oidc.ca.cert,
       DPOP_FLEET_API_URL: api.url,
       DPOP_FLEET_CLIENT_ID: CLIENT_ID,
       DPOP_FLEET_CLIENT_SECRET: CLIENT_SECRET,
       DPOP_FLEET_SCOPE: SCOPE,
-      DPOP_FLEET_STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
     },
-  });
-  const worker: Worker = { id, proc, messages: [], stdout: '', stderr: '' };
-  proc.stdout!.on('data', (chunk: Buffer) => (worker.stdout += chunk.toString()));
-  proc.stderr!.on('data', (chunk: Buffer) => (worker.stderr += chunk.toString()));
-  proc.on('message', (message: FromWorker) => worker.messages.push(message));
-  await new Promise<void>((resolve, reject) => {
-    const onMessage = (message: FromWorker) => {
-      if (message.type !== 'ready') return;
-      proc.off('message', onMessage);
-      proc.off('exit', onExit);
-      resolve();
-    };
-    const onExit = (code: number | null, signal: string | null) =>
-      reject(new Error(`worker ${id} exited (${code ?? signal}) before it was ready:\n${worker.stderr}`));
-    proc.on('message', onMessage);
-    proc.once('exit', onExit);
-  });
-  return worker;
-}
-
-/** Sends `count` concurrent API requests from `worker` for `scenario`; resolves to its successes and failures. */
-function burst(worker: Worker, scenario: DpopScenario, count: number) {
-  const id = ++burstIds;
-  return new Promise<{ ok: number; failures: string[] }>((resolve, reject) => {
-    const onMessage = (message: FromWorker) => {
-      if (message.type !== 'burst-done' || message.id !== id) return;
-      cleanUp();
-      resolve({ ok: message.ok, failures: message.failures.map((f) => `${worker.id}: ${f}`) });
-    };
-    const onExit = (code: number | null, signal: string | null) => {
-      cleanUp();
-      reject(new Error(`worker ${worker.id} exited (${code ?? signal}) mid-burst:\n${worker.stderr}`));
-    };
-    const cleanUp = () => {
-      worker.proc.off('message', onMessage);
-      worker.proc.off('exit', onExit);
-    };
-    worker.proc.on('message', onMessage);
-    worker.proc.once('exit', onExit);
-    worker.proc.send({ type: 'burst', id, scenario, count } satisfies ToWorker);
   });
 }
 
@@ -122,7 +68,7 @@ const delta = (after: ResourceServerCounters, before: ResourceServerCounters) =>
 async function runScenario(scenario: DpopScenario) {
   const [asBefore, rsBefore] = await Promise.all([oidc.snapshot(), api.counters()]);
   const started = performance.now();
-  const results = await Promise.all(fleet.map((w) => burst(w, scenario, CONCURRENCY)));
+  const { ok, failures } = await burstAll(fleet, { scenario, count: CONCURRENCY });
   const ms = performance.now() - started;
   const [asAfter, rsAfter, records] = await Promise.all([oidc.snapshot(), api.counters(), api.records()]);
   const as = asAfter.counters;
@@ -132,8 +78,8 @@ async function runScenario(scenario: DpopScenario) {
   );
   return {
     ms,
-    ok: results.reduce((n, r) => n + r.ok, 0),
-    failures: results.flatMap((r) => r.failures),
+    ok,
+    failures,
     authorizationServer: {
       tokenRequests: as.tokenRequests - was.tokenRequests,
       tokensIssued: as.tokensIssued - was.tokensIssued,
@@ -169,10 +115,49 @@ function outcomes(records: ResourceRequestRecord[]): Record<string, number> {
   return counts;
 }
 
-function report(scenario: string, result: Awaited<ReturnType<typeof runScenario>>): void {
+type ScenarioResult = Awaited<ReturnType<typeof runScenario>>;
+
+function report(scenario: string, result: ScenarioResult): void {
   console.log(
     `dpop fleet (${scenario}): ${result.ok} calls in ${result.ms.toFixed(0)} ms; token endpoint: ${result.authorizationServer.tokensIssued} issued, ${result.authorizationServer.nonceChallenges} nonce challenge(s); resource server: ${result.resourceServer.proofsVerified} proofs verified, ${result.resourceServer.nonceChallenges} nonce challenge(s), ${result.resourceServer.replaysRejected} replays rejected`,
   );
+}
+
+/** Runs `scenario` and logs it as `label`: every call of every process succeeded, and no provider reported an error. */
+async function runCleanly(scenario: DpopScenario, label: string): Promise<ScenarioResult> {
+  const result = await runScenario(scenario);
+  report(label, result);
+  expect({ ok: result.ok, failures: result.failures, errors: result.errors }).toEqual({
+    ok: FLEET_SIZE * CONCURRENCY,
+    failures: [],
+    errors: [],
+  });
+  return result;
+}
+
+/** The token endpoint issued `tokens` DPoP tokens, each after at most one nonce challenge (its nonce is required), and nothing else. */
+function expectTokensIssued({ authorizationServer: as }: ScenarioResult, tokens: number): void {
+  expect(as.nonceChallenges).toBeLessThanOrEqual(tokens);
+  expect({ ...as, nonceChallenges: undefined }).toEqual({
+    tokenRequests: tokens + as.nonceChallenges,
+    tokensIssued: tokens,
+    dpopTokensIssued: tokens,
+    nonceChallenges: undefined,
+    tokenErrors: as.nonceChallenges,
+  });
+}
+
+/**
+ * The resource server verified a proof for each of the 800 calls, each process's first request met its nonce
+ * challenge once (it has no nonce yet, and its other 99 requests wait for that answer), and nothing else failed.
+ */
+function expectEveryProofVerified({ resourceServer: rs, records }: ScenarioResult): void {
+  expect(rs.proofsVerified).toBe(FLEET_SIZE * CONCURRENCY);
+  expect(rs.replaysRejected).toBe(0);
+  expect(rs.nonceChallenges).toBe(FLEET_SIZE);
+  expect(rs.dpopRequests).toBe(rs.proofsVerified + rs.nonceChallenges);
+  expect(rs.distinctJtis).toBe(rs.dpopRequests);
+  expect(outcomes(records)).toEqual({ ok: FLEET_SIZE * CONCURRENCY, use_dpop_nonce: rs.nonceChallenges });
 }
 
 beforeAll(async () => {
@@ -195,16 +180,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(
-    fleet.map(
-      (w) =>
-        new Promise<void>((resolve) => {
-          if (w.proc.exitCode !== null || w.proc.signalCode !== null) return resolve();
-          w.proc.once('exit', () => resolve());
-          w.proc.disconnect();
-        }),
-    ),
-  );
+  await stopFleet(fleet);
   await Promise.all([api?.close(), oidc?.close(), redis?.close()]);
 });
 
@@ -213,24 +189,10 @@ describe('a DPoP fleet of 8 processes sharing one Redis', () => {
   let sharedJkt: string | undefined;
 
   it('dpop: true: 8 processes × 100 cold requests make 1 token request, and every proof is by the key the token is bound to', async () => {
-    const result = await runScenario('generated');
-    report('dpop: true', result);
-    expect({ ok: result.ok, failures: result.failures, errors: result.errors }).toEqual({
-      ok: FLEET_SIZE * CONCURRENCY,
-      failures: [],
-      errors: [],
-    });
+    const result = await runCleanly('generated', 'dpop: true');
 
     // The token endpoint: one token, after at most one nonce challenge (its nonce is required); nothing else.
-    const { authorizationServer: as } = result;
-    expect(as.nonceChallenges).toBeLessThanOrEqual(1);
-    expect({ ...as, nonceChallenges: undefined }).toEqual({
-      tokenRequests: 1 + as.nonceChallenges,
-      tokensIssued: 1,
-      dpopTokensIssued: 1,
-      nonceChallenges: undefined,
-      tokenErrors: as.nonceChallenges,
-    });
+    expectTokensIssued(result, 1);
     expect(result.tokenErrorMessages.every((m) => m.startsWith('use_dpop_nonce'))).toBe(true);
     expect(result.grants).toHaveLength(1);
     expect(result.fromStore.sort()).toEqual(
@@ -244,15 +206,9 @@ describe('a DPoP fleet of 8 processes sharing one Redis', () => {
     expect(issued?.proof).toBe(issued?.token);
     const jkt = (sharedJkt = issued!.token!);
 
-    // The resource server: 800 proofs verified, each process's first request met its nonce challenge once
-    // (it has no nonce yet, and its other 99 requests wait for that answer), and nothing else failed.
-    const { resourceServer: rs, records } = result;
-    expect(rs.proofsVerified).toBe(FLEET_SIZE * CONCURRENCY);
-    expect(rs.replaysRejected).toBe(0);
-    expect(rs.nonceChallenges).toBe(FLEET_SIZE);
-    expect(rs.dpopRequests).toBe(rs.proofsVerified + rs.nonceChallenges);
-    expect(rs.distinctJtis).toBe(rs.dpopRequests);
-    expect(outcomes(records)).toEqual({ ok: FLEET_SIZE * CONCURRENCY, use_dpop_nonce: rs.nonceChallenges });
+    // The resource server: 800 proofs verified, one nonce challenge per process, nothing else failed.
+    expectEveryProofVerified(result);
+    const { records } = result;
     expect(new Set(records.map((r) => r.dpop?.jti)).size).toBe(records.length);
 
     // Every proof, in every process, by the key of the one token: its cnf.jkt.
@@ -270,13 +226,7 @@ describe('a DPoP fleet of 8 processes sharing one Redis', () => {
   });
 
   it('a key pair of its own in each process: the processes never share, 8 token requests, every call 200', async () => {
-    const result = await runScenario('own-key');
-    report('own key pairs', result);
-    expect({ ok: result.ok, failures: result.failures, errors: result.errors }).toEqual({
-      ok: FLEET_SIZE * CONCURRENCY,
-      failures: [],
-      errors: [],
-    });
+    const result = await runCleanly('own-key', 'own key pairs');
 
     // 8 keys, 8 cache keys: every process fetched its own token, none took another's (nor the shared one).
     const ownKeys = result.ownKeys;
@@ -286,26 +236,13 @@ describe('a DPoP fleet of 8 processes sharing one Redis', () => {
     expect(result.grants.sort()).toEqual(fleet.map((w) => w.id).sort());
     expect(result.fromStore).toEqual([]);
 
-    const { authorizationServer: as } = result;
-    expect(as.nonceChallenges).toBeLessThanOrEqual(FLEET_SIZE);
-    expect({ ...as, nonceChallenges: undefined }).toEqual({
-      tokenRequests: FLEET_SIZE + as.nonceChallenges,
-      tokensIssued: FLEET_SIZE,
-      dpopTokensIssued: FLEET_SIZE,
-      nonceChallenges: undefined,
-      tokenErrors: as.nonceChallenges,
-    });
+    expectTokensIssued(result, FLEET_SIZE);
     const issued = issuedJkts(result.tokenRequests);
     expect(issued.every((i) => i.proof === i.token)).toBe(true);
     expect(new Set(issued.map((i) => i.token))).toEqual(new Set(ownKeys.values()));
 
-    const { resourceServer: rs, records } = result;
-    expect(rs.proofsVerified).toBe(FLEET_SIZE * CONCURRENCY);
-    expect(rs.replaysRejected).toBe(0);
-    expect(rs.nonceChallenges).toBe(FLEET_SIZE);
-    expect(rs.dpopRequests).toBe(rs.proofsVerified + rs.nonceChallenges);
-    expect(rs.distinctJtis).toBe(rs.dpopRequests);
-    expect(outcomes(records)).toEqual({ ok: FLEET_SIZE * CONCURRENCY, use_dpop_nonce: rs.nonceChallenges });
+    expectEveryProofVerified(result);
+    const { records } = result;
     // Each process proves possession of its own key, with its own token bound to it.
     const ok = records.filter((r) => r.outcome === 'ok');
     expect(new Set(ok.map((r) => r.tokenJti)).size).toBe(FLEET_SIZE);

@@ -4,8 +4,6 @@
  * demand nonces. It is exercised here without the library: node:https requests, client assertions and DPoP
  * proofs signed by hand with node:crypto.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import { request } from 'node:https';
 import {
   accessTokenHash,
   clientAssertion,
@@ -20,61 +18,21 @@ import {
   type ClientKey,
   type DpopProofOptions,
 } from './helpers/client-keys.js';
-import { startOidcServer, type OidcServer } from './helpers/oidc-server.js';
-import { startResourceServer, type ResourceServer } from './helpers/resource-server.js';
+import { ASSERTION_TYPE, fetchJson, jwtPayload, type Reply } from './helpers/https-request.js';
+import { startOidcServer, type ClientMetadata, type OidcServer } from './helpers/oidc-server.js';
+import { startResourceServer, type ResourceServer, type ResourceServerOptions } from './helpers/resource-server.js';
 
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const ALGS = 'algs="ES256 PS256 EdDSA"';
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Record<string, unknown>;
+/** A client registered for private_key_jwt with `key`. */
+function jwtClient(clientId: string, key: ClientKey, more: Partial<ClientMetadata> = {}): ClientMetadata {
+  return { client_id: clientId, token_endpoint_auth_method: 'private_key_jwt', jwks: jwksOf(key), ...more };
 }
 
-/** One https request on its own connection (no agent), trusting `ca`. */
-function fetchJson(
-  url: string,
-  options: { ca: string; method?: string; form?: Record<string, string>; headers?: Record<string, string | string[]> },
-): Promise<Reply> {
-  const body = options.form ? new URLSearchParams(options.form).toString() : undefined;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: options.method ?? (body ? 'POST' : 'GET'),
-        agent: false,
-        ca: options.ca,
-        headers: {
-          accept: 'application/json',
-          ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-          ...options.headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: Record<string, unknown>;
-          try {
-            parsed = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            parsed = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function jwtPayload(token: unknown): Record<string, unknown> {
-  if (typeof token !== 'string') throw new TypeError(`not a JWT: ${String(token)}`);
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+/** A resource server that takes `server`'s access tokens (its CA, issuer, keys and audience). */
+function startApiFor(server: OidcServer, options: Partial<ResourceServerOptions> = {}): Promise<ResourceServer> {
+  const { ca, issuer, jwks, audience } = server;
+  return startResourceServer({ ca, issuer, jwks, audience, ...options });
 }
 
 /** A private_key_jwt token request for `clientId`, with a DPoP proof when given. */
@@ -144,22 +102,11 @@ describe('DPoP harness: DPoP-bound tokens from oidc-provider, proofs verified by
       scopes: ['accounts:read'],
       dpop: { signingAlgValues: ['ES256', 'PS256', 'EdDSA'] },
       clients: [
-        { client_id: 'dpop-client', token_endpoint_auth_method: 'private_key_jwt', jwks: jwksOf(clientKey) },
-        {
-          client_id: 'bound-client',
-          token_endpoint_auth_method: 'private_key_jwt',
-          jwks: jwksOf(clientKey),
-          dpop_bound_access_tokens: true,
-        },
+        jwtClient('dpop-client', clientKey),
+        jwtClient('bound-client', clientKey, { dpop_bound_access_tokens: true }),
       ],
     });
-    api = await startResourceServer({
-      ca: server.ca,
-      issuer: server.issuer,
-      jwks: server.jwks,
-      audience: server.audience,
-      dpop: true,
-    });
+    api = await startApiFor(server, { dpop: true });
     const reply = await requestToken(server, client, tokenProof(proofKey));
     token = reply.body['access_token'] as string;
   });
@@ -409,16 +356,9 @@ describe('DPoP harness: nonces at the token endpoint and at the resource server'
     server = await startOidcServer({
       scopes: ['accounts:read'],
       dpop: { nonce: true, boundAccessTokens: true },
-      clients: [{ client_id: 'nonce-client', token_endpoint_auth_method: 'private_key_jwt', jwks: jwksOf(clientKey) }],
+      clients: [jwtClient('nonce-client', clientKey)],
     });
-    api = await startResourceServer({
-      ca: server.ca,
-      issuer: server.issuer,
-      jwks: server.jwks,
-      audience: server.audience,
-      dpop: { requireNonce: true, nonceRotateEvery: 3 },
-      alsoBearerChallenge: true,
-    });
+    api = await startApiFor(server, { dpop: { requireNonce: true, nonceRotateEvery: 3 }, alsoBearerChallenge: true });
   });
   afterAll(() => Promise.all([server?.close(), api?.close()]));
 
@@ -535,16 +475,9 @@ describe('DPoP harness: FAPI 2.0 with private_key_jwt and DPoP, end to end', () 
       scopes: ['accounts:read'],
       fapi: '2.0',
       dpop: { boundAccessTokens: true },
-      clients: [{ client_id: 'fapi-dpop', token_endpoint_auth_method: 'private_key_jwt', jwks: jwksOf(clientKey) }],
+      clients: [jwtClient('fapi-dpop', clientKey)],
     });
-    api = await startResourceServer({
-      ca: server.ca,
-      issuer: server.issuer,
-      jwks: server.jwks,
-      audience: server.audience,
-      dpop: true,
-      alsoBearerChallenge: 'first',
-    });
+    api = await startApiFor(server, { dpop: true, alsoBearerChallenge: 'first' });
   });
   afterAll(() => Promise.all([server?.close(), api?.close()]));
 

@@ -4,8 +4,6 @@
  * a real resource server checking RFC 8705 bindings, both over https with a test CA. It is exercised
  * here without the library: node:https requests and client assertions signed by hand.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import { request } from 'node:https';
 import {
   clientAssertion,
   ecKey,
@@ -16,69 +14,29 @@ import {
   type ClientKey,
   type SelfSignedCertificate,
 } from './helpers/client-keys.js';
+import { ASSERTION_TYPE, fetchJson, jwtPayload } from './helpers/https-request.js';
 import { startOidcServer, type OidcServer } from './helpers/oidc-server.js';
-import { certificateThumbprint, startResourceServer, type ResourceServer } from './helpers/resource-server.js';
+import {
+  certificateThumbprint,
+  startResourceServer,
+  type ResourceServer,
+  type ResourceServerOptions,
+} from './helpers/resource-server.js';
 import type { Pem } from './helpers/tls.js';
 
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const HMAC_SECRET = 'a-client-secret-of-more-than-32-bytes-for-HS256';
+/** How the token endpoint refuses a client it cannot authenticate. */
+const INVALID_CLIENT = { status: 401, body: { error: 'invalid_client' } };
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Record<string, unknown>;
+/** A resource server that takes `server`'s access tokens (its CA, issuer, keys and audience). */
+function startApiFor(server: OidcServer, options: Partial<ResourceServerOptions> = {}): Promise<ResourceServer> {
+  const { ca, issuer, jwks, audience } = server;
+  return startResourceServer({ ca, issuer, jwks, audience, ...options });
 }
 
-/** One https request on its own connection (no agent), trusting `ca`, presenting `certificate` if given. */
-function fetchJson(
-  url: string,
-  options: {
-    ca: string;
-    certificate?: Pem;
-    method?: string;
-    form?: Record<string, string>;
-    headers?: Record<string, string>;
-  },
-): Promise<Reply> {
-  const body = options.form ? new URLSearchParams(options.form).toString() : undefined;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: options.method ?? (body ? 'POST' : 'GET'),
-        agent: false,
-        ca: options.ca,
-        ...(options.certificate ? { cert: options.certificate.cert, key: options.certificate.key } : {}),
-        headers: {
-          accept: 'application/json',
-          ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-          ...options.headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: Record<string, unknown>;
-          try {
-            parsed = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            parsed = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function jwtPayload(token: unknown): Record<string, unknown> {
-  if (typeof token !== 'string') throw new TypeError(`not a JWT: ${String(token)}`);
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+/** The `error_detail` of the last `count` token requests `server` answered. */
+async function lastErrorDetails(server: OidcServer, count: number): Promise<(string | undefined)[]> {
+  return (await server.snapshot()).tokenRequests.slice(-count).map((r) => r.errorDetail);
 }
 
 function assertionForm(clientId: string, assertion: string, scope?: string): Record<string, string> {
@@ -201,12 +159,12 @@ describe('oidc-provider harness: JWT client assertions', () => {
         clientAssertion({ clientId: 'jwt-client', audience: 'https://elsewhere.test', key: es256 }),
       ),
     );
-    expect(wrongAud).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(wrongAud).toMatchObject(INVALID_CLIENT);
     const stranger = ecKey(es256.kid);
     const wrongKey = await token(
       assertionForm('jwt-client', clientAssertion({ clientId: 'jwt-client', audience: server.issuer, key: stranger })),
     );
-    expect(wrongKey).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(wrongKey).toMatchObject(INVALID_CLIENT);
     const { tokenRequests } = await server.snapshot();
     expect(tokenRequests.at(-2)?.errorDetail).toMatch(/audience/);
     expect(tokenRequests.at(-1)?.errorDetail).toMatch(/signature/);
@@ -232,7 +190,7 @@ describe('oidc-provider harness: JWT client assertions', () => {
         clientAssertion({ clientId: 'hmac-client', audience: server.issuer, key: `${HMAC_SECRET}!`, alg: 'HS256' }),
       ),
     );
-    expect(wrongSecret).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(wrongSecret).toMatchObject(INVALID_CLIENT);
   });
 
   it('failNextTokenRequests answers 503 before oidc-provider sees the request, then lets requests through', async () => {
@@ -307,12 +265,7 @@ describe('oidc-provider harness: mTLS client authentication and certificate-boun
     });
     clientCert = server.ca.issue('mtls-client', { client: true, names: ['mtls-client.test'] });
     otherCert = server.ca.issue('san-client', { client: true, names: ['san-client.test'] });
-    api = await startResourceServer({
-      ca: server.ca,
-      issuer: server.issuer,
-      jwks: server.jwks,
-      audience: server.audience,
-    });
+    api = await startApiFor(server);
   });
   afterAll(() => Promise.all([server?.close(), api?.close()]));
 
@@ -393,15 +346,11 @@ describe('oidc-provider harness: mTLS client authentication and certificate-boun
   });
 
   it('tls_client_auth refuses a request without a certificate, or with one whose subject does not match', async () => {
-    expect(await token('mtls-client')).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
-    expect(await token('mtls-client', otherCert)).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(await token('mtls-client')).toMatchObject(INVALID_CLIENT);
+    expect(await token('mtls-client', otherCert)).toMatchObject(INVALID_CLIENT);
     // A self-signed certificate with the right subject is no CA-issued one.
-    expect(await token('mtls-client', selfSignedCertificate('mtls-client'))).toMatchObject({
-      status: 401,
-      body: { error: 'invalid_client' },
-    });
-    const { tokenRequests } = await server.snapshot();
-    expect(tokenRequests.slice(-3).map((r) => r.errorDetail)).toEqual([
+    expect(await token('mtls-client', selfSignedCertificate('mtls-client'))).toMatchObject(INVALID_CLIENT);
+    expect(await lastErrorDetails(server, 3)).toEqual([
       'client certificate was not provided',
       'certificate subject value does not match the registered one',
       'client certificate was not verified',
@@ -419,10 +368,9 @@ describe('oidc-provider harness: mTLS client authentication and certificate-boun
     expect((await callApi(reply.body['access_token'], selfSigned)).status).toBe(200);
     expect((await callApi(reply.body['access_token'], clientCert)).status).toBe(401);
     // Another self-signed certificate, even for the same key, is not the registered one.
-    expect(await token('self-signed-client', selfSignedCertificate('self-signed-client'))).toMatchObject({
-      status: 401,
-      body: { error: 'invalid_client' },
-    });
+    expect(await token('self-signed-client', selfSignedCertificate('self-signed-client'))).toMatchObject(
+      INVALID_CLIENT,
+    );
     expect((await server.snapshot()).tokenRequests.at(-1)?.errorDetail).toBe(
       'unregistered client certificate provided',
     );
@@ -506,13 +454,7 @@ describe('oidc-provider harness: FAPI 2.0 profile', () => {
       ],
     });
     certificate = server.ca.issue('fapi-client', { client: true, names: ['fapi-client.test'] });
-    api = await startResourceServer({
-      ca: server.ca,
-      issuer: server.issuer,
-      jwks: server.jwks,
-      audience: server.audience,
-      requireCertificate: true,
-    });
+    api = await startApiFor(server, { requireCertificate: true });
   });
   afterAll(() => Promise.all([server?.close(), api?.close()]));
 
@@ -542,16 +484,9 @@ describe('oidc-provider harness: FAPI 2.0 profile', () => {
       ).status,
     ).toBe(200);
 
-    expect(await token('fapi-client', server.tokenEndpoint)).toMatchObject({
-      status: 401,
-      body: { error: 'invalid_client' },
-    });
-    expect(await token('fapi-client', [server.issuer])).toMatchObject({
-      status: 401,
-      body: { error: 'invalid_client' },
-    });
-    const { tokenRequests } = await server.snapshot();
-    expect(tokenRequests.slice(-2).map((r) => r.errorDetail)).toEqual([
+    expect(await token('fapi-client', server.tokenEndpoint)).toMatchObject(INVALID_CLIENT);
+    expect(await token('fapi-client', [server.issuer])).toMatchObject(INVALID_CLIENT);
+    expect(await lastErrorDetails(server, 2)).toEqual([
       'audience (aud) must equal the issuer identifier url',
       'audience (aud) must equal the issuer identifier url',
     ]);
@@ -586,10 +521,7 @@ describe('oidc-provider harness: FAPI 2.0 profile', () => {
     expect(selfSignedReply.status).toBe(200);
     expect(jwtPayload(selfSignedReply.body['access_token'])['cnf']).toEqual({ 'x5t#S256': selfSigned.thumbprint });
 
-    expect(await token('fapi-unbound', server.issuer, false, alias)).toMatchObject({
-      status: 401,
-      body: { error: 'invalid_client' },
-    });
+    expect(await token('fapi-unbound', server.issuer, false, alias)).toMatchObject(INVALID_CLIENT);
     expect((await token('fapi-client', alias, true, alias)).status).toBe(401);
     expect((await token('fapi-client', server.issuer, true, alias)).status).toBe(200);
     const { tokenRequests } = await server.snapshot();

@@ -13,6 +13,7 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, createServer } from 'node:http';
+import { close, listen } from '../lib/servers.mjs';
 import { median, round } from '../lib/stats.mjs';
 
 export const ROUNDS = 7;
@@ -25,18 +26,6 @@ const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('ut
 const ath = (token) => createHash('sha256').update(token).digest('base64url');
 const version = (name) =>
   JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
-
-function listen(server) {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`));
-  });
-}
-
-function close(server) {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
-}
 
 /** A token endpoint: token_type DPoP to a request that carries a `DPoP` proof, Bearer otherwise; counts requests. */
 async function startTokenServer() {

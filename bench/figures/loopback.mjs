@@ -8,9 +8,7 @@
 // round matters: a full GC makes V8 drop and later re-optimise code, and a client that leaves
 // axios's objects in another shape (for example a header deleted after the http adapter added its
 // own) makes that re-optimisation cost more, every time; figure 3's rounds of 20 000 hide it.
-import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
-import { fileURLToPath } from 'node:url';
 
 export const ROUNDS = 21;
 export const PER_ROUND = 300;
@@ -37,42 +35,17 @@ function serveApi() {
 
 if (process.env.BENCH_LOOPBACK_API === '1') serveApi();
 
-/** Forks the API server; resolves to its URL, a way to read its counters, and a way to stop it. */
-async function startApiProcess() {
-  const child = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, BENCH_LOOPBACK_API: '1' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = () =>
-    new Promise((resolve, reject) => {
-      const onExit = (code) => reject(new Error(`loopback API process exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (message) => {
-        child.off('exit', onExit);
-        resolve(message);
-      });
-    });
-  const { port } = await next();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stats: () => {
-      const reply = next();
-      child.send('stats');
-      return reply;
-    },
-    stop: () => {
-      if (child.connected) child.disconnect();
-      if (child.exitCode === null) child.kill();
-    },
-  };
-}
-
 export async function loopback() {
   const { median, round } = await import('../lib/stats.mjs');
   const { withServers } = await import('../lib/servers.mjs');
+  const { startApiProcess } = await import('../lib/api-process.mjs');
   const { createBare, createOurs, createPeer } = await import('../lib/stacks.mjs');
   const { alternatingRounds, modes } = await import('./cpu.mjs');
-  const apiServer = await startApiProcess();
+  const apiServer = await startApiProcess({
+    moduleUrl: import.meta.url,
+    env: 'BENCH_LOOPBACK_API',
+    label: 'loopback API',
+  });
   try {
     return await withServers({ delayMs: 0 }, async ({ auth }) => {
       const baseURL = apiServer.url;

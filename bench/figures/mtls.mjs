@@ -8,12 +8,12 @@
 // the certificate itself. As the reference, plain axios with a fixed token, with the certificate on its own
 // agent and without: what the certificate costs by hand. A CA, a server and a client certificate (EC P-256)
 // are made with the openssl CLI in a temp dir, removed at once.
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startApiProcess } from '../lib/api-process.mjs';
 import { median, round } from '../lib/stats.mjs';
 
 export const ROUNDS = 21;
@@ -91,38 +91,6 @@ export function makeCertificates() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Forks the API server; resolves to its URL, a way to read its counters, and a way to stop it. */
-async function startApiProcess(certificates) {
-  const child = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, BENCH_MTLS_API: '1' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = () =>
-    new Promise((resolve, reject) => {
-      const onExit = (code) => reject(new Error(`mTLS API process exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (message) => {
-        child.off('exit', onExit);
-        resolve(message);
-      });
-    });
-  const started = next();
-  child.send({ ...certificates.server, ca: certificates.ca });
-  const { port } = await started;
-  return {
-    url: `https://127.0.0.1:${port}`,
-    stats: () => {
-      const reply = next();
-      child.send('stats');
-      return reply;
-    },
-    stop: () => {
-      if (child.connected) child.disconnect();
-      if (child.exitCode === null) child.kill();
-    },
-  };
 }
 
 /**
@@ -220,7 +188,13 @@ const SETUP =
 export async function mtls() {
   const { withServers } = await import('../lib/servers.mjs');
   const certificates = makeCertificates();
-  const apiServer = await startApiProcess(certificates);
+  const apiServer = await startApiProcess({
+    moduleUrl: import.meta.url,
+    env: 'BENCH_MTLS_API',
+    label: 'mTLS API',
+    protocol: 'https',
+    setup: { ...certificates.server, ca: certificates.ca },
+  });
   try {
     return await withServers({ delayMs: 0 }, async ({ auth }) => {
       const common = { auth, apiServer, certificates };

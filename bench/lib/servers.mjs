@@ -7,14 +7,16 @@ import { now } from './clock.mjs';
 
 export const CLIENT = Object.freeze({ id: 'bench-client', secret: 'bench-secret-0123456789abcdef' });
 
-function listen(server) {
+/** Starts `server` (a node:http server) on 127.0.0.1 at a free port; resolves to its base URL. */
+export function listen(server) {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`));
   });
 }
 
-function close(server) {
+/** Closes `server` and every connection it holds, idle keep-alive ones included; resolves once it is closed. */
+export function close(server) {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
 }
