@@ -5,12 +5,28 @@
  * Unit tables first, then fast-check properties: no form survives wherever it is embedded, and scrub never throws.
  */
 import fc from 'fast-check';
-import { MIN_SUBSTRING_LENGTH, REDACTED, credentialForms, displayUrl, scrub } from '../src/util/redact.js';
+import {
+  MIN_SUBSTRING_LENGTH,
+  REDACTED,
+  credentialForms,
+  displayUrl,
+  hideProperty,
+  scrub,
+} from '../src/util/redact.js';
 
 // Expected forms are computed here, independently of src/util/redact.ts.
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 const unpadded = (text: string) => text.replace(/=+$/, '');
+const padded = (text: string) => text + '='.repeat((4 - (text.length % 4)) % 4);
+/** Percent-encoding, or nothing for a text that has none (a lone surrogate). */
+const percent = (text: string) => {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return '';
+  }
+};
 const formEncode = (text: string) => new URLSearchParams({ v: text }).toString().slice(2);
 const jsonEscaped = (text: string) => JSON.stringify(text).slice(1, -1);
 const asciiJson = (text: string, upper = false) =>
@@ -26,18 +42,21 @@ function namedForms(clientId: string, clientSecret: string): [string, string][] 
   return [
     ['the raw secret', clientSecret],
     ['the form-encoded secret', formEncode(clientSecret)],
-    ['the percent-encoded secret', encodeURIComponent(clientSecret)],
+    ['the percent-encoded secret', percent(clientSecret)],
     ['the raw id:secret', rawPair],
     ['the form-encoded id:secret', formPair],
     ['base64 of the raw id:secret', b64(rawPair)],
     ['base64 of the raw id:secret without padding', unpadded(b64(rawPair))],
     ['base64url of the raw id:secret', b64url(rawPair)],
+    ['base64url of the raw id:secret with padding', padded(b64url(rawPair))],
     ['base64 of the form-encoded id:secret', b64(formPair)],
     ['base64 of the form-encoded id:secret without padding', unpadded(b64(formPair))],
     ['base64url of the form-encoded id:secret', b64url(formPair)],
+    ['base64url of the form-encoded id:secret with padding', padded(b64url(formPair))],
     ['base64 of the secret alone', b64(clientSecret)],
     ['base64 of the secret alone without padding', unpadded(b64(clientSecret))],
     ['base64url of the secret alone', b64url(clientSecret)],
+    ['base64url of the secret alone with padding', padded(b64url(clientSecret))],
     ['the JSON-escaped secret', jsonEscaped(clientSecret)],
     ['the JSON-escaped secret with lower-case \\u escapes', asciiJson(clientSecret)],
     ['the JSON-escaped secret with upper-case \\u escapes', asciiJson(clientSecret, true)],
@@ -102,8 +121,18 @@ describe('credentialForms lists every representation of the credentials', () => 
     expect(forms.filter((form) => form === 'plainsecret')).toHaveLength(1);
   });
 
-  test('never throws, even for a secret no percent-encoding can take (a lone surrogate)', () => {
-    expect(credentialForms('client', 'bad\ud800secret')).toContain('bad\ud800secret');
+  test.each([...clients, ['a secret with a lone surrogate', 'client', 'bad\ud800secret']])(
+    'lists exactly these representations for %s, and nothing else',
+    (_client, clientId, clientSecret) => {
+      const named = namedForms(clientId, clientSecret).map(([, value]) => value);
+      expect(new Set(credentialForms(clientId, clientSecret))).toEqual(new Set(named.filter((form) => form !== '')));
+    },
+  );
+
+  test('never throws, nor lists an empty form, for a secret no percent-encoding can take (a lone surrogate)', () => {
+    const forms = credentialForms('client', 'bad\ud800secret');
+    expect(forms).toContain('bad\ud800secret');
+    expect(forms).not.toContain('');
   });
 });
 
@@ -133,15 +162,20 @@ describe('scrub replaces each form of the credentials in place', () => {
     );
   });
 
-  test('ignores empty forms', () => {
+  test('ignores empty forms, which would otherwise match between any two characters', () => {
     expect(scrub('text', ['', 'very-secret-value'])).toBe('text');
+    expect(scrub('a text, with gaps.', [''])).toBe('a text, with gaps.');
   });
 });
 
 describe('scrub withholds the whole text when the secret shows once decoded', () => {
   const clientId = 'client';
   const clientSecret = 'p@ss/+w=rd é';
-  const forms = credentialForms(clientId, clientSecret);
+  // Listed in beforeEach, not when the file loads, so that mutation testing counts what it runs for each test.
+  let forms: string[];
+  beforeEach(() => {
+    forms = credentialForms(clientId, clientSecret);
+  });
 
   test.each([
     ['percent-encoded twice', encodeURIComponent(encodeURIComponent(clientSecret))],
@@ -173,6 +207,38 @@ describe('scrub withholds the whole text when the secret shows once decoded', ()
 
   test('withholds the text when replacing one occurrence makes another (a secret that overlaps the marker)', () => {
     expect(scrub('D]abab', ['D]ab'])).toBe(REDACTED);
+  });
+
+  test('reads a + as a space, as form decoding does, even where the rest is not encoded', () => {
+    expect(scrub('we got p@ss+word back', credentialForms(clientId, 'p@ss word'))).toBe(REDACTED);
+  });
+
+  test('stops percent-decoding after three rounds, its bound on work: an echo encoded five times is shown as sent', () => {
+    const times = (n: number) => {
+      let text = clientSecret;
+      for (let i = 0; i < n; i++) text = encodeURIComponent(text);
+      return `we got ${text} from you`;
+    };
+    expect(scrub(times(4), forms)).toBe(REDACTED);
+    expect(scrub(times(5), forms)).toBe(times(5));
+  });
+
+  test('withholds base64 of a text holding a secret of exactly four characters', () => {
+    expect(scrub(`ref ${b64('xyzabcdtail')}`, ['abcd'])).toBe(REDACTED);
+  });
+
+  test("keeps text that merely holds two characters of a four-character secret's base64 (a fragment too short to search)", () => {
+    expect(scrub('Final answer', ['abcd'])).toBe('Final answer');
+  });
+
+  test('withholds base64url of a text holding a secret whose base64 has + and / in the middle', () => {
+    const echoed = b64url('xyz>>>???>>>tail');
+    expect(echoed).toContain('Pj4-Pz8_Pj4-');
+    expect(scrub(`ref ${echoed}`, ['>>>???>>>'])).toBe(REDACTED);
+  });
+
+  test('never withholds text for the base64 of a secret too short to be searched for as a substring', () => {
+    expect(scrub(`ref ${b64('ab1')} and ${b64('xyzab1')}`, ['ab1'])).toBe(`ref ${b64('ab1')} and ${b64('xyzab1')}`);
   });
 
   test('keeps text whose percent-encoding is broken', () => {
@@ -237,6 +303,20 @@ describe('scrub cuts after replacing, never before', () => {
     ['at the length asked for', 'abcdefghij', 4, 'abcd…'],
   ])('cuts %s', (_name, text, maxLength, expected) => {
     expect(scrub(text, ['very-secret-value'], maxLength)).toBe(expected);
+  });
+});
+
+describe('hideProperty', () => {
+  test('hides a property from Object.keys and JSON.stringify, but code may still read, overwrite and delete it', () => {
+    const target: Record<string, unknown> = { shown: 1 };
+    hideProperty(target, 'request', 'secret request');
+    expect(Object.keys(target)).toEqual(['shown']);
+    expect(JSON.stringify(target)).toBe('{"shown":1}');
+    expect(target.request).toBe('secret request');
+    target.request = 'replaced';
+    expect(target.request).toBe('replaced');
+    expect(delete target.request).toBe(true);
+    expect('request' in target).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@
  * axios 1.8.2, is in subdomain-redirect.test.ts. This file imports the guard and the origin policy
  * alone, so mutation testing loads it for those modules only.
  */
+import type { ClientCertificate } from '../src/grant/client-tls.js';
 import { OriginPolicy } from '../src/interceptors/origin.js';
 import { RedirectGuard } from '../src/interceptors/redirect-guard.js';
 
@@ -157,5 +158,66 @@ describe('RedirectGuard', () => {
     const redirect = redirectTo('https://api.example.com/x');
     guardOf(strict, guards.wrap(hook))(redirect);
     expect(redirect.headers).toEqual({ Accept: 'application/json' });
+  });
+});
+
+describe('RedirectGuard with a client certificate (mutual TLS)', () => {
+  /** Agents as follow-redirects holds them: the certificate's agent made from a base agent, and others. */
+  const base = { agent: 'base https agent' };
+  const withCertificate = { agent: 'https agent presenting the certificate' };
+  const other = { agent: 'another https agent' };
+  const http = { agent: 'http agent' };
+  const certificate = {
+    owns: (agent: unknown) => agent === withCertificate,
+    baseOf: (agent: unknown) => (agent === withCertificate ? base : undefined),
+  } as unknown as ClientCertificate;
+
+  let guards: RedirectGuard;
+  beforeEach(() => {
+    guards = new RedirectGuard(new OriginPolicy([API]), certificate);
+  });
+
+  test('falls back to the base agent on a redirect to an origin the token may not go to, so it sees no certificate', () => {
+    const agents = { http, https: withCertificate };
+    const redirect: Record<string, unknown> = { ...redirectTo('https://evil.test/x'), agent: withCertificate, agents };
+    guardOf(guards)(redirect);
+    expect(redirect.agent).toBe(base);
+    expect(redirect.agents).toEqual({ http, https: base });
+    expect(agents).toEqual({ http, https: withCertificate }); // the request's own agents object is left as it was
+    expect(redirect.headers).toEqual({ Accept: 'application/json' });
+  });
+
+  test('falls back on either agent alone, and on a redirect that has no agents', () => {
+    const agentOnly: Record<string, unknown> = { ...redirectTo('https://evil.test/x'), agent: withCertificate };
+    guardOf(guards)(agentOnly);
+    expect(agentOnly.agent).toBe(base);
+    expect(agentOnly).not.toHaveProperty('agents');
+    const agentsOnly: Record<string, unknown> = {
+      ...redirectTo('https://evil.test/x'),
+      agents: { https: withCertificate },
+    };
+    guardOf(guards)(agentsOnly);
+    expect(agentsOnly.agents).toEqual({ https: base });
+    expect(agentsOnly).not.toHaveProperty('agent');
+  });
+
+  test('keeps the certificate on a redirect to an allowed origin', () => {
+    const agents = { http, https: withCertificate };
+    const redirect: Record<string, unknown> = {
+      ...redirectTo('https://api.example.com/x'),
+      agent: withCertificate,
+      agents,
+    };
+    guardOf(guards)(redirect);
+    expect(redirect.agent).toBe(withCertificate);
+    expect(redirect.agents).toBe(agents);
+  });
+
+  test("leaves agents that are not the certificate's alone, wherever the redirect goes", () => {
+    const agents = { http, https: other };
+    const redirect: Record<string, unknown> = { ...redirectTo('https://evil.test/x'), agent: other, agents };
+    guardOf(guards)(redirect);
+    expect(redirect.agent).toBe(other);
+    expect(redirect.agents).toBe(agents);
   });
 });

@@ -12,8 +12,14 @@ import { makeAccessToken } from '../src/grant/token-response.js';
 
 const KEY_A = 'grant-key-a';
 const KEY_B = 'grant-key-b';
-const aesA = deriveKey('client-secret-a', KEY_A);
-const aesB = deriveKey('client-secret-b', KEY_B);
+// Derived in beforeEach, not when the file loads, so that mutation testing counts what it runs for each test
+// (code run at load time is "static": every test would run for each of its mutants).
+let aesA: Buffer;
+let aesB: Buffer;
+beforeEach(() => {
+  aesA = deriveKey('client-secret-a', KEY_A);
+  aesB = deriveKey('client-secret-b', KEY_B);
+});
 
 function stored(
   fields: {
@@ -96,22 +102,49 @@ describe('a token round-trips through the codec', () => {
   test('uses a fresh IV each time: the same token encodes differently', () => {
     expect(encodeToken(stored(), aesA, KEY_A)).not.toBe(encodeToken(stored(), aesA, KEY_A));
   });
+
+  test('gives a token whose raw response holds the token, its type and the scopes space-separated', () => {
+    const decoded = decodeToken(encodeToken(stored({ scope: ['read', 'write'] }), aesA, KEY_A), aesA, KEY_A);
+    expect(decoded?.token.raw).toEqual({ access_token: 'tok-abc.def', token_type: 'Bearer', scope: 'read write' });
+  });
+
+  test('still decodes a value stored by this release with a DPoP key, so an upgrade keeps what a fleet stored', () => {
+    // Encoded once with deriveKey('client-secret-a', KEY_A): the salt, the info, the AAD, the layout and the field
+    // names are all in it. A change to any of them makes every token already in a store unreadable.
+    const value =
+      'v1.Kk6OLkpq95kzTBuf4QGRfhAOACXTcfId_AcGbOZK0ZstoR7wLuwoCrwDj5sPSqOCDO26QSnoKyvLFFQlMiLSdusgyAzhN_TqzRCk4psZvf9Ps-L_2es7Z68jHes8G48SL3nO1hm8GtkrvAgCqlWb5ILMGg8aVd6D7BdBdA4bATaRLXhR9eG-dWoWUGQPAHhQDZg-3UQ_fPoxkYEjTEdp9V4kdB7ytwX4v3Ck1OVQca4alfYEjyCETePkqibcR2Q8cUuMaa4HMo-NGkeqbvLLC0q-';
+    expect(aesA.toString('hex')).toBe('9f090acc8e7155e4571157ba0776c217dcaa0a525cab942db48298f008a65e2f');
+    const decoded = decodeToken(value, aesA, KEY_A);
+    expect(plain(decoded)).toEqual({
+      accessToken: 'tok-abc.def',
+      tokenType: 'DPoP',
+      expiresAt: 1_700_000_600_000,
+      scope: ['read', 'écriture'],
+      issuedAt: 1_700_000_000_000,
+      storedExpiresAt: 1_700_000_600_000,
+    });
+    expect(decoded?.dpopJwk).toEqual({ kty: 'EC', crv: 'P-256', x: 'x-value', y: 'y-value', d: 'd-value' });
+  });
 });
 
 describe('a value that was tampered with is undefined', () => {
-  const value = encodeToken(stored(), aesA, KEY_A);
-  const length = payloadLength(value);
+  let value: string;
+  let length: number;
+  beforeEach(() => {
+    value = encodeToken(stored(), aesA, KEY_A);
+    length = payloadLength(value);
+  });
 
-  test.each([
-    ['the first IV byte', 0],
-    ['the last IV byte', 11],
-    ['the first body byte', 12],
-    ['a middle body byte', Math.floor(length / 2)],
-    ['the last body byte', length - 17],
-    ['the first tag byte', length - 16],
-    ['the last tag byte', length - 1],
-  ])('%s flipped', (_name, index) => {
-    expect(decodeToken(flipped(value, index), aesA, KEY_A)).toBeUndefined();
+  test.each<[string, (length: number) => number]>([
+    ['the first IV byte', () => 0],
+    ['the last IV byte', () => 11],
+    ['the first body byte', () => 12],
+    ['a middle body byte', (n) => Math.floor(n / 2)],
+    ['the last body byte', (n) => n - 17],
+    ['the first tag byte', (n) => n - 16],
+    ['the last tag byte', (n) => n - 1],
+  ])('%s flipped', (_name, at) => {
+    expect(decodeToken(flipped(value, at(length)), aesA, KEY_A)).toBeUndefined();
   });
 
   test('any byte flipped, one at a time', () => {
@@ -149,7 +182,10 @@ describe('a value that was tampered with is undefined', () => {
 });
 
 describe('a value for another key or grant is undefined', () => {
-  const value = encodeToken(stored(), aesA, KEY_A);
+  let value: string;
+  beforeEach(() => {
+    value = encodeToken(stored(), aesA, KEY_A);
+  });
 
   test.each([
     ['the wrong AES key, same store key', () => decodeToken(value, aesB, KEY_A)],
@@ -169,31 +205,38 @@ describe('a value for another key or grant is undefined', () => {
 });
 
 describe('anything that is not a current value is undefined', () => {
-  const value = encodeToken(stored(), aesA, KEY_A);
-
-  test.each([
-    ['another version prefix', `v2.${value.slice(3)}`],
-    ['an upper-case prefix', `V1.${value.slice(3)}`],
-    ['no prefix', value.slice(3)],
-    ['a prefix without its dot', `v1${value.slice(3)}`],
-    ['an empty string', ''],
-    ['plain JSON', JSON.stringify({ a: 'tok', t: 'Bearer', e: null, s: [], i: 1, x: 2 })],
-    ['base64url that is not ours', `v1.${Buffer.from('hello world, this is no token at all').toString('base64url')}`],
-    ['characters outside base64url', `v1.${'!'.repeat(60)}`],
-  ])('%s', (_name, input) => {
-    expect(decodeToken(input, aesA, KEY_A)).toBeUndefined();
+  let value: string;
+  beforeEach(() => {
+    value = encodeToken(stored(), aesA, KEY_A);
   });
 
-  test.each([
-    ['undefined', undefined],
-    ['null', null],
-    ['a number', 42],
-    ['a Buffer of the value', Buffer.from(value)],
-    ['an object', { value }],
-    ['an array', [value]],
-    ['a boolean', true],
-  ])('%s', (_name, input) => {
-    expect(decodeToken(input, aesA, KEY_A)).toBeUndefined();
+  test.each<[string, (value: string) => string]>([
+    ['another version prefix', (v) => `v2.${v.slice(3)}`],
+    ['an upper-case prefix', (v) => `V1.${v.slice(3)}`],
+    ['no prefix', (v) => v.slice(3)],
+    ['a prefix without its dot', (v) => `v1${v.slice(3)}`],
+    ['an empty string', () => ''],
+    ['plain JSON', () => JSON.stringify({ a: 'tok', t: 'Bearer', e: null, s: [], i: 1, x: 2 })],
+    [
+      'base64url that is not ours',
+      () => `v1.${Buffer.from('hello world, this is no token at all').toString('base64url')}`,
+    ],
+    ['characters outside base64url', () => `v1.${'!'.repeat(60)}`],
+  ])('%s', (_name, change) => {
+    expect(decodeToken(change(value), aesA, KEY_A)).toBeUndefined();
+  });
+
+  test.each<[string, (value: string) => unknown]>([
+    ['undefined', () => undefined],
+    ['null', () => null],
+    ['a number', () => 42],
+    ['a Buffer of the value', (v) => Buffer.from(v)],
+    ['a String object of the value', (v) => new String(v)],
+    ['an object', (v) => ({ value: v })],
+    ['an array', (v) => [v]],
+    ['a boolean', () => true],
+  ])('%s', (_name, wrap) => {
+    expect(decodeToken(wrap(value), aesA, KEY_A)).toBeUndefined();
   });
 });
 
@@ -223,6 +266,16 @@ describe('an authentic value of the wrong shape is undefined', () => {
     expect(decodeToken(sealed(plaintext, aesA, KEY_A), aesA, KEY_A)).toBeUndefined();
   });
 
+  test.each([
+    ['null', null],
+    ['a string', 'private-d-value'],
+    ['a number', 5],
+  ])('a DPoP key that is %s reads as no key', (_name, k) => {
+    const decoded = decodeToken(sealed(JSON.stringify({ ...good, k }), aesA, KEY_A), aesA, KEY_A);
+    expect(decoded?.token.accessToken).toBe('tok');
+    expect(decoded).not.toHaveProperty('dpopJwk');
+  });
+
   test('a token expiry that is not a number reads as no expiry', () => {
     expect(
       decodeToken(sealed(JSON.stringify({ ...good, e: 'soon' }), aesA, KEY_A), aesA, KEY_A)?.token.expiresAt,
@@ -240,7 +293,9 @@ describe('a generated DPoP key travels with its token', () => {
   });
 
   test('a token without a key decodes without one', () => {
-    expect(decodeToken(encodeToken(stored(), aesA, KEY_A), aesA, KEY_A)?.dpopJwk).toBeUndefined();
+    const decoded = decodeToken(encodeToken(stored(), aesA, KEY_A), aesA, KEY_A);
+    expect(decoded?.token.accessToken).toBe('tok-abc.def');
+    expect(decoded).not.toHaveProperty('dpopJwk');
   });
 });
 
@@ -288,6 +343,36 @@ describe('keys', () => {
     );
   });
 
+  test('cacheKey ignores the order in which the extra params were given', () => {
+    const orders = [
+      { tenant: 't1', organization: 'org_1', audience_hint: 'x', channel: 'c' },
+      { organization: 'org_1', tenant: 't1', channel: 'c', audience_hint: 'x' },
+      { channel: 'c', audience_hint: 'x', tenant: 't1', organization: 'org_1' },
+      { audience_hint: 'x', channel: 'c', organization: 'org_1', tenant: 't1' },
+    ];
+    expect(new Set(orders.map((params) => cacheKey({ ...grant, params }))).size).toBe(1);
+  });
+
+  test('cacheKey of a grant with params, a certificate or a DPoP key stays what this release computes', () => {
+    // A changed key orphans every token a fleet stored under the old one: each process asks for a new token.
+    const params = { tenant: 't1', organization: 'org_1', audience_hint: 'x' };
+    expect(cacheKey({ ...grant, params })).toBe('Tx9_u3vb5WXkC1BywagMzZTS1VqHJbsQ');
+    expect(cacheKey({ ...grant, certificateThumbprint: 'thumb-1', dpopKeyId: 'kid-1' })).toBe(
+      '5ZfsPk8dr9y5SVdYdnA5W94gtITQLr1l',
+    );
+  });
+
+  test('cacheKey tells two client certificates apart, two DPoP keys apart, and a certificate from a DPoP key', () => {
+    const keys = [
+      cacheKey(grant),
+      cacheKey({ ...grant, certificateThumbprint: 'thumb-1' }),
+      cacheKey({ ...grant, certificateThumbprint: 'thumb-2' }),
+      cacheKey({ ...grant, dpopKeyId: 'thumb-1' }),
+      cacheKey({ ...grant, dpopKeyId: 'thumb-2' }),
+    ];
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
   test.each([
     ['tokenUrl', { tokenUrl: 'https://other.example.com/token' }],
     ['clientId', { clientId: 'other' }],
@@ -297,6 +382,7 @@ describe('keys', () => {
     ['resource', { resource: ['https://r.example.com'] }],
     ['params', { params: { organization: 'org_1' } }],
     ['the client certificate', { certificateThumbprint: 'x5t-of-a-certificate' }],
+    ['the DPoP key', { dpopKeyId: 'jkt-of-a-dpop-key' }],
   ])('cacheKey changes with %s', (_name, change) => {
     expect(cacheKey({ ...grant, ...change })).not.toBe(cacheKey(grant));
   });

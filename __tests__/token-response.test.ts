@@ -88,12 +88,32 @@ describe('access_token must be RFC 6750 §2.1 b64token syntax', () => {
     expect(refusal(body)).toMatchObject({ error: 'invalid_token_response' });
   });
 
+  test.each<[string, unknown, string]>([
+    ['a missing token', {}, 'Token endpoint response has no access_token string.'],
+    [
+      'an empty token, reported as missing',
+      { access_token: '' },
+      'Token endpoint response has no access_token string.',
+    ],
+    [
+      'a token with a line break',
+      { access_token: 'abc\ndef' },
+      'Token endpoint returned an access_token that is not valid token syntax (RFC 6750 §2.1: no spaces, CR, LF or other separators).',
+    ],
+  ])('says what is wrong with %s', (_name, body, message) => {
+    expect(refusal(body).message).toBe(message);
+  });
+
   test('never shows the refused token in the message', () => {
     expect(refusal({ access_token: 'leak-me\nplease' }).message).not.toContain('leak-me');
   });
 });
 
 describe('the body must be a JSON object', () => {
+  test('says so in the message', () => {
+    expect(refusal('access_token=abc').message).toBe('Token endpoint answered without a JSON object.');
+  });
+
   test.each([
     ['null', null],
     ['undefined', undefined],
@@ -133,6 +153,18 @@ describe('token_type (RFC 6749 §7.1)', () => {
     const error = refusal({ access_token: 'abc', token_type: tokenType });
     expect(error).toMatchObject({ error: 'unsupported_token_type', status: 200 });
     expect(error.message).toContain(`token_type ${shown},`);
+  });
+
+  test('says a token type other than Bearer is not understood, and that DPoP needs the dpop option', () => {
+    const { message } = refusal({ access_token: 'abc', token_type: 'MAC' });
+    expect(message).toBe(
+      'Token endpoint returned token_type "MAC", which this client does not understand; only Bearer tokens are sent (RFC 6749 §7.1), and DPoP tokens with the dpop option.',
+    );
+  });
+
+  test('shows a null token_type as null when a DPoP token was asked for', () => {
+    const { message } = refusal({ access_token: 'abc', token_type: null }, { tokenType: 'DPoP' });
+    expect(message).toMatch(/^Token endpoint returned token_type null, not DPoP: the server ignored the DPoP proof/);
   });
 
   test.each([['DPoP'], ['dpop'], ['DPOP']])(
@@ -187,6 +219,19 @@ describe('expires_in', () => {
     expect(parse({ access_token: jwt({ exp }), expires_in: expiresIn }).token.expiresAt).toBe(exp * 1000);
   });
 
+  test('accepts a lifetime of exactly ten years (315 360 000 s) and refuses one second more', () => {
+    expect(MAX_LIFETIME_SECONDS).toBe(315_360_000);
+    expect(parse({ access_token: 'abc', expires_in: 315_360_000 }).lifetimeSeconds).toBe(315_360_000);
+    expect(refusal({ access_token: 'abc', expires_in: 315_360_001 }).message).toBe(
+      'Token endpoint returned an invalid expires_in (315360001): expected a number of seconds from 0 to 315360000.',
+    );
+  });
+
+  test("uses a JWT's exp exactly ten years after the request was sent", () => {
+    const exp = SENT_AT / 1000 + 315_360_000;
+    expect(parse({ access_token: jwt({ exp }) }).token.expiresAt).toBe(exp * 1000);
+  });
+
   test("prefers a positive expires_in to a JWT's exp", () => {
     expect(parse({ access_token: jwt({ exp: SENT_AT / 1000 + 900 }), expires_in: 60 }).token.expiresAt).toBe(
       SENT_AT + 60_000,
@@ -227,7 +272,11 @@ describe('expires_in', () => {
 
 describe('token_type and expires_in never echo a secret', () => {
   const clientSecret = 'p@ss "wörd" \\ 42';
-  const secrets = credentialForms('client', clientSecret);
+  // Listed in beforeEach, not when the file loads, so that mutation testing counts what it runs for each test.
+  let secrets: string[];
+  beforeEach(() => {
+    secrets = credentialForms('client', clientSecret);
+  });
 
   test.each([
     ['token_type', 'token_type'],
@@ -274,6 +323,12 @@ describe('scope (RFC 6749 §3.3, §5.1)', () => {
     expect(refusal({ access_token: 'abc', scope })).toMatchObject({ error: 'invalid_token_response' });
   });
 
+  test('says a scope that is not a string is refused', () => {
+    expect(refusal({ access_token: 'abc', scope: 42 }).message).toBe(
+      'Token endpoint returned a scope that is not a string.',
+    );
+  });
+
   test('freezes the granted scope', () => {
     expect(Object.isFrozen(parse({ access_token: 'abc', scope: 'x' }).token.scope)).toBe(true);
   });
@@ -310,6 +365,12 @@ describe('error bodies (RFC 6749 §5.2)', () => {
     );
     expect(error.errorDescription).not.toContain('very-');
     expect(error.message).not.toContain('very-');
+  });
+
+  test('a 2xx error body is reported as an error the token endpoint answered with', () => {
+    expect(refusal({ error: 'invalid_scope', error_description: 'no such scope' }).message).toBe(
+      'Token endpoint answered with an error (HTTP 200, invalid_scope: no such scope).',
+    );
   });
 
   test('names the error and description in the message', () => {
@@ -367,6 +428,19 @@ describe('the token it returns', () => {
     expect(JSON.stringify(token)).not.toContain('tok-very-private');
     expect(inspect(token, { depth: null, showHidden: false })).not.toContain('tok-very-private');
     expect(token.raw.access_token).toBe('tok-very-private');
+  });
+
+  test('shows every other field through JSON.stringify and util.inspect, the token as [REDACTED]', () => {
+    const { token } = parse({ access_token: 'tok-very-private', scope: 'x y', expires_in: 60 });
+    expect(JSON.parse(JSON.stringify(token))).toEqual({
+      accessToken: '[REDACTED]',
+      tokenType: 'Bearer',
+      expiresAt: SENT_AT + 60_000,
+      scope: ['x', 'y'],
+    });
+    expect(inspect(token, { breakLength: Infinity })).toBe(
+      `AccessToken { accessToken: '[REDACTED]', tokenType: 'Bearer', expiresAt: ${SENT_AT + 60_000}, scope: [ 'x', 'y' ] }`,
+    );
   });
 });
 
