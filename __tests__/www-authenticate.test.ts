@@ -70,6 +70,11 @@ describe('parseChallenges reads RFC 9110 challenges', () => {
       [{ scheme: 'Bearer', params: { error_description: 'héllo ☃\t; (x) é' } }],
     ],
     [
+      'a quoted-pair that escapes a space or a tab (RFC 9110 §5.6.4)',
+      'Bearer error_description="a\\ b\\\tc"',
+      [{ scheme: 'Bearer', params: { error_description: 'a b\tc' } }],
+    ],
+    [
       'a percent-escape left as it is',
       'Bearer realm="foo%20bar"',
       [{ scheme: 'Bearer', params: { realm: 'foo%20bar' } }],
@@ -198,6 +203,16 @@ describe('parseChallenges skips what is malformed and reads on', () => {
     ],
     ['a param before any scheme', 'realm="x", Bearer', [{ scheme: 'Bearer' }]],
     [
+      'an auth-param without a name',
+      'Bearer realm=x, =y, error=z',
+      [{ scheme: 'Bearer', params: { realm: 'x', error: 'z' } }],
+    ],
+    [
+      'garbage whose quoted-string holds a comma and what looks like a param',
+      'Bearer realm=a "b, c=d, e", error=x',
+      [{ scheme: 'Bearer', params: { error: 'x' } }],
+    ],
+    [
       'an unterminated quoted-string, to the end of the header',
       'Bearer error="x", realm="unclosed, Basic',
       [{ scheme: 'Bearer', params: { error: 'x' } }],
@@ -217,6 +232,7 @@ describe('parseChallenges skips what is malformed and reads on', () => {
     ['bare tokens after a scheme, which are no challenges', 'x x x x, Basic', [{ scheme: 'x' }, { scheme: 'Basic' }]],
     ['a token68 with trailing garbage', 'Negotiate abc== ???, Basic', [{ scheme: 'Negotiate' }, { scheme: 'Basic' }]],
     ['a scheme glued to a quote', 'Bearer"x", Basic', [{ scheme: 'Basic' }]],
+    ['a scheme glued to a control character', 'Bearer\x01, Basic', [{ scheme: 'Basic' }]],
     ['a param name glued to a quote', 'Bearer error"invalid_token"', [{ scheme: 'Bearer' }]],
     ['a quoted-string where a scheme belongs', '"quoted", Bearer', [{ scheme: 'Bearer' }]],
     ['characters that are no token', '???, ===, \\\\, ;;', []],
@@ -251,6 +267,12 @@ describe('parseChallenges takes any input', () => {
     );
   });
 
+  /** An array whose one value sits at index MAX_HEADER_LENGTH: no more entries than that are read. */
+  function beyondTheEntries(): unknown[] {
+    const values: unknown[] = [];
+    values[MAX_HEADER_LENGTH] = 'Bearer';
+    return values;
+  }
   const revoked = Proxy.revocable([], {});
   revoked.revoke();
   test.each<[string, unknown]>([
@@ -261,6 +283,9 @@ describe('parseChallenges takes any input', () => {
     ['a symbol', Symbol('Bearer')],
     ['a function', () => 'Bearer'],
     ['a plain object', { toString: () => 'Bearer' }],
+    ['an array-like object that is no array', { length: 1, 0: 'Bearer' }],
+    ['a String object', new String('Bearer')],
+    ['a sparse array whose only value lies past the first MAX_HEADER_LENGTH entries', beyondTheEntries()],
     [
       'an object whose toString throws',
       {
@@ -325,6 +350,37 @@ describe('parseChallenges parses a bounded amount', () => {
     );
   });
 
+  test('reads a header of exactly MAX_HEADER_LENGTH characters to its end, as a whole header', () => {
+    const header = `${padding(MAX_HEADER_LENGTH - 'Basic realm="", Bearer'.length)}, Bearer`;
+    expect(header).toHaveLength(MAX_HEADER_LENGTH);
+    expect(challengeSchemes(header)).toEqual(['Basic', 'Bearer']);
+  });
+
+  test.each([1, 3, 5])('drops a scheme that the cut reaches %i characters into it', (into) => {
+    const header = `${endingBeforeCut('', into)}Bearer, Basic`;
+    expect(header.indexOf('Bearer')).toBe(MAX_HEADER_LENGTH - into);
+    expect(challengeSchemes(header)).toEqual(['Basic']);
+  });
+
+  test.each([1, 3])('drops a param name that the cut reaches %i characters into it', (into) => {
+    const header = `${endingBeforeCut('Bearer realm=x, ', into)}error=y, Basic`;
+    expect(header.indexOf('error=y')).toBe(MAX_HEADER_LENGTH - into);
+    expect(parsed(header).slice(1)).toEqual(expected([{ scheme: 'Bearer', params: { realm: 'x' } }]));
+  });
+
+  test('drops a token68 whose trailing whitespace the cut reaches, and keeps its scheme', () => {
+    const header = `${endingBeforeCut('Negotiate abc', 3)}   x, Bearer`;
+    expect(header.indexOf('x, Bearer')).toBe(MAX_HEADER_LENGTH);
+    expect(parsed(header).slice(1)).toEqual(expected([{ scheme: 'Negotiate' }]));
+  });
+
+  test('cuts several values given as an array exactly where it cuts them joined by ", "', () => {
+    const first = `${padding(MAX_HEADER_LENGTH - 'Basic realm="", Bearer'.length)}, Bearer`;
+    expect(first).toHaveLength(MAX_HEADER_LENGTH);
+    expect(parsed([first, 'DPoP'])).toEqual(parsed(`${first}, DPoP`));
+    expect(challengeSchemes([first, 'DPoP'])).toEqual(['Basic']);
+  });
+
   test.each([1, 5, 13])('drops a token value that the cut reaches %i characters into it', (into) => {
     const header = `${endingBeforeCut('Bearer realm=x, error=', into)}invalid_token, Basic`;
     expect(header.indexOf('invalid_token')).toBe(MAX_HEADER_LENGTH - into);
@@ -345,9 +401,13 @@ describe('parseChallenges parses a bounded amount', () => {
 });
 
 describe('findChallenge and bearerChallenge read a parsed header', () => {
-  const challenges = parseChallenges(
-    'Basic realm="b", dpop algs="ES256", error="use_dpop_nonce", bearer realm="a", Bearer realm="second"',
-  );
+  // Parsed in beforeEach, not when the file loads, so that mutation testing counts what it runs for each test.
+  let challenges: AuthChallenge[];
+  beforeEach(() => {
+    challenges = parseChallenges(
+      'Basic realm="b", dpop algs="ES256", error="use_dpop_nonce", bearer realm="a", Bearer realm="second"',
+    );
+  });
 
   test('finds a challenge by scheme, case-insensitively', () => {
     expect(findChallenge(challenges, 'DPoP')?.params).toEqual({ algs: 'ES256', error: 'use_dpop_nonce' });
@@ -375,9 +435,10 @@ describe('findChallenge and bearerChallenge read a parsed header', () => {
     });
   });
 
-  test('gives a Bearer challenge without params as the scheme alone', () => {
-    expect(bearerChallenge(parseChallenges('Bearer'))).toEqual({ scheme: 'Bearer' });
-    expect(bearerChallenge(parseChallenges('Bearer abc=='))).toEqual({ scheme: 'Bearer' });
+  test('gives a Bearer challenge without params as the scheme alone, with no attribute set to undefined', () => {
+    expect(bearerChallenge(parseChallenges('Bearer'))).toStrictEqual({ scheme: 'Bearer' });
+    expect(bearerChallenge(parseChallenges('Bearer abc=='))).toStrictEqual({ scheme: 'Bearer' });
+    expect(Object.keys(bearerChallenge(parseChallenges('Bearer scope="a"')) ?? {})).toEqual(['scheme', 'scope']);
   });
 
   test('gives undefined when no challenge is Bearer', () => {
@@ -455,6 +516,15 @@ describe('parseChallenges properties', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => wellShaped(parseChallenges(text))),
       { numRuns: 500 },
+    );
+  });
+
+  test('reads an array of values exactly as the values joined by ", "', () => {
+    fc.assert(
+      fc.property(fc.array(adversarial, { maxLength: 4 }), (values) => {
+        expect(parsed(values)).toEqual(parsed(values.join(', ')));
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -573,6 +643,20 @@ describe('parseChallenges properties', () => {
     expect(stepsFor(header)).toBeGreaterThanOrEqual(header.length);
   });
 
+  test('counts at least one step for every character parsed, whatever the header (so the bound above means something)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          adversarial,
+          adversarial.map((text) => `Bearer ${text}`),
+          fc.string({ unit: 'binary', maxLength: 300 }),
+        ),
+        (text) => stepsFor(text) >= Math.min(text.length, MAX_HEADER_LENGTH),
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   test('scans random mixtures of adversarial pieces in steps linear in their length', () => {
     fc.assert(
       fc.property(
@@ -582,4 +666,11 @@ describe('parseChallenges properties', () => {
       { numRuns: 300 },
     );
   });
+});
+
+test('a token cut by the 16 KiB limit in the whitespace before its "=" is no challenge: it may have been a parameter name', () => {
+  const lead = `DPoP algs="${'a'.repeat(16384 - 'DPoP algs="", Bearer   '.length)}", Bearer   `;
+  expect(challengeSchemes(`${lead}="x"`)).toEqual(['DPoP']);
+  expect(challengeSchemes('DPoP algs="ES256", Bearer   ="x"')).toEqual(['DPoP']);
+  expect(challengeSchemes('DPoP algs="ES256", Bearer   ')).toEqual(['DPoP', 'Bearer']);
 });

@@ -194,6 +194,8 @@ class ChallengeScanner {
    */
   #readChallengeStart(nameStart: number, nameEnd: number, wasAfterScheme: boolean): boolean {
     const next = this.#codeAt(this.#position);
+    // At the cut, the token may have been an auth-param's name (`name ="value"` cut in the whitespace): stop.
+    if (next === NO_CHARACTER && this.#truncated) return false;
     const endsHere = next === NO_CHARACTER || next === COMMA_SIGN;
     if (wasAfterScheme || (this.#position === nameEnd && !endsHere)) return this.#skipMalformedItem();
     if (this.#challenges.length >= MAX_CHALLENGES) return false;
