@@ -60,6 +60,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   /** One cache entry per scope set and resource set asked for, least recently used first. */
   readonly #entries = new Map<string, TokenEntry>();
   readonly #context: EntryContext;
+  /** The key of the entry used last (the end of the LRU order). */
+  #lastKey: string | undefined;
   /** Selections seen lately, by their raw value: checked and normalised once. */
   readonly #selections: Selections;
   /** The shared store, behind its bounds and its cross-process lock (see {@link StoreCoordinator}). */
@@ -221,6 +223,8 @@ export class ClientCredentialsProvider extends ProviderEventSource {
       ({ scope, resource, key } = this.#selections.select(selection));
     }
     let entry = this.#entries.get(key);
+    if (entry && key === this.#lastKey) return entry; // already the most recently used
+    this.#lastKey = key;
     if (entry) {
       this.#entries.delete(key);
     } else {
