@@ -246,6 +246,16 @@ describe('bounded and validated', () => {
     expect((error as { reason?: string }).reason).toBe('replay-disabled');
   });
 
+  test('one selection object used again after another entry still names its own token', async () => {
+    const tokens = local();
+    const read = { scope: 'read' };
+    const first = await tokens.getToken(read);
+    const other = await tokens.getToken();
+    expect(other.accessToken).not.toBe(first.accessToken);
+    expect((await tokens.getToken(read)).accessToken).toBe(first.accessToken);
+    expect(tokens.peekToken(read)?.accessToken).toBe(first.accessToken);
+  });
+
   test('maxCachedTokens must be a positive number', () => {
     expect(() => local({ maxCachedTokens: 0 })).toThrow(ConfigurationError);
   });

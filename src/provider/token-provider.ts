@@ -60,8 +60,9 @@ export class ClientCredentialsProvider extends ProviderEventSource {
   /** One cache entry per scope set and resource set asked for, least recently used first. */
   readonly #entries = new Map<string, TokenEntry>();
   readonly #context: EntryContext;
-  /** The key of the entry used last (the end of the LRU order). */
+  /** The key of the entry used last (the end of the LRU order), and the selection object that named it. */
   #lastKey: string | undefined;
+  #last: { selection: TokenSelection; key: string } | undefined;
   /** Selections seen lately, by their raw value: checked and normalised once. */
   readonly #selections: Selections;
   /** The shared store, behind its bounds and its cross-process lock (see {@link StoreCoordinator}). */
@@ -219,8 +220,15 @@ export class ClientCredentialsProvider extends ProviderEventSource {
     let resource = o.resource;
     let key = DEFAULT;
     if (selection && (selection.scope !== undefined || selection.resource !== undefined)) {
-      // The hot path (no selection) does none of this; a selection seen before is one lookup.
+      // The hot path (no selection) does none of this; a selection seen before is one lookup, and the same
+      // selection object again (attachAuth's peekToken then refreshIfDue) none.
+      const last = this.#last;
+      if (last?.selection === selection && last.key === this.#lastKey) {
+        const entry = this.#entries.get(last.key);
+        if (entry) return entry;
+      }
       ({ scope, resource, key } = this.#selections.select(selection));
+      this.#last = { selection, key };
     }
     let entry = this.#entries.get(key);
     if (entry && key === this.#lastKey) return entry; // already the most recently used

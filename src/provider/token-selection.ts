@@ -29,7 +29,11 @@ export class Selections {
 
   /** The selection checked and normalised, with its entry key ({@link DEFAULT} for the provider's own). */
   select(selection: TokenSelection): Selected {
-    const raw = JSON.stringify([selection.scope ?? null, selection.resource ?? null]);
+    // A scope string alone (the common case) is its own cache key; anything else is keyed by its JSON.
+    const raw =
+      typeof selection.scope === 'string' && selection.resource === undefined
+        ? selection.scope
+        : JSON.stringify([selection.scope ?? null, selection.resource ?? null]);
     let selected = this.#seen.get(raw);
     if (!selected) {
       const o = this.#options;
