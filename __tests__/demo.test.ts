@@ -38,21 +38,30 @@ describe('npm run demo', () => {
     expect(run.stdout).toMatch(/100 × 401, 1 new token request .*, 100 replays → 100 × 200/);
     expect(run.stdout).toMatch(/PermissionError \(403, requiredScope moneyMovement\/write/);
     expect(run.stdout).toMatch(/3 token requests \(2 × 503, 1 × 200\), 2 retries, 1 replay → 200/);
+    // Least privilege: reads with a banking/read token, transfers with a banking/write token, as the bank saw them.
+    expect(run.stdout).toMatch(/with 1 token request \(jti .{7}, scope banking\/read, expires/);
+    expect(run.stdout).toMatch(
+      /^✓ reads reached the API with banking\/read tokens only \(202\), transfers with banking\/write tokens only \(3\)$/m,
+    );
   });
 
-  it('ends with the table of requests sent, token requests, replays and errors', () => {
+  it('ends with the table of requests sent, token requests, replays, errors and grants per scope set', () => {
     const table = run.stdout.slice(run.stdout.indexOf('  step '));
     const row = (name: string) => {
-      const match = new RegExp(`^  ${name} +(\\d+) +(\\d+) +(\\d+) +(\\d+)$`, 'm').exec(table);
-      return match?.slice(1).map(Number);
+      const match = new RegExp(`^  ${name} +(\\d+) +(\\d+) +(\\d+) +(\\d+)(?: {3}(.+))?$`, 'm').exec(table);
+      return match && [...match.slice(1, 5).map(Number), match[5] ?? ''];
     };
-    expect(table).toMatch(/^ {2}step +API requests sent +token requests +replays +errors$/m);
-    expect(row('cold burst')).toEqual([100, 1, 0, 0]);
-    expect(row('transfer')).toEqual([3, 0, 0, 0]);
-    expect(row('revocation')).toEqual([200, 1, 100, 0]);
-    expect(row('permission')).toEqual([1, 0, 0, 1]);
-    expect(row('outage')).toEqual([2, 3, 1, 0]);
-    expect(row('total')).toEqual([306, 5, 101, 1]);
+    expect(table).toMatch(/^ {2}step +API requests sent +token requests +replays +errors +grants per scope set$/m);
+    expect(row('discovery')).toEqual([0, 0, 0, 0, '']);
+    expect(row('cold burst')).toEqual([100, 1, 0, 0, 'banking/read 1']);
+    // The transfers ask for a banking/write token of their own: one grant (it was 0 with one token for both scopes).
+    expect(row('transfer')).toEqual([3, 1, 0, 0, 'banking/write 1']);
+    expect(row('revocation')).toEqual([200, 1, 100, 0, 'banking/read 1']);
+    // The banking/write token was revoked in step 4 with every other, and no request had used it since: the ach
+    // transfer meets the 401, one banking/write grant and one replay before the 403 (it was [1, 0, 0, 1]).
+    expect(row('permission')).toEqual([2, 1, 1, 1, 'banking/write 1']);
+    expect(row('outage')).toEqual([2, 3, 1, 0, 'banking/read 1']);
+    expect(row('total')).toEqual([307, 7, 102, 1, 'banking/read 3, banking/write 2']);
   });
 
   it('finishes in under 10 seconds, npm and tsx start-up included', () => {
@@ -78,7 +87,10 @@ describe('npm run demo -- --verbose', () => {
   it("also prints the provider's events, still without a token", async () => {
     const run = await runNpm(['run', 'demo', '--', '--verbose']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^ +\[token\] scope banking\/read banking\/write; lifetime 600 s/m);
+    // Each token has exactly the scope its requests asked for; none is asked for with both.
+    expect(run.stdout).toMatch(/^ +\[token\] scope banking\/read; lifetime 600 s/m);
+    expect(run.stdout).toMatch(/^ +\[token\] scope banking\/write; lifetime 600 s/m);
+    expect(run.stdout).not.toMatch(/\[token\] scope banking\/read banking\/write/);
     expect(run.stdout.match(/^ +\[replay\] GET /gm)).toHaveLength(101);
     expect(run.stdout.match(/^ +\[retry\] attempt \d in \d+ ms \(HTTP 503\)$/gm)).toHaveLength(2);
     expect(run.stdout).toMatch(
@@ -103,7 +115,9 @@ describe('npm run demo -- --fapi', () => {
       run.stdout,
     );
     const [grants, challenges, verified, rejected] = summary?.slice(1).map(Number) ?? [];
-    expect({ grants, verified, rejected }).toEqual({ grants: 2, verified: 207, rejected: 0 });
+    // The transfers ask for a banking/write token of their own: a third grant, whose proof oidc-provider verifies
+    // (it was 2 grants and 207 proofs with one token for both scopes).
+    expect({ grants, verified, rejected }).toEqual({ grants: 3, verified: 208, rejected: 0 });
     // One at the token endpoint, one at the API's first call, one after the API's new nonce (the token
     // endpoint's nonce lasts minutes, so the second grant needs none unless the run is that slow).
     expect(challenges).toBeGreaterThanOrEqual(3);
@@ -134,6 +148,10 @@ describe('npm run demo -- --fapi', () => {
     expect(run.stdout).toMatch(/4 requests refused, 0 token requests$/m);
     for (const invariant of ['authenticated by private_key_jwt', 'carried a DPoP proof', 'bound to the same key'])
       expect(run.stdout).toMatch(new RegExp(`^✓ every .*${invariant}`, 'm'));
+    expect(run.stdout).toMatch(/^ {2}grants per scope set: banking\/read 2, banking\/write 1$/m);
+    expect(run.stdout).toMatch(
+      /^✓ reads reached the API with banking\/read tokens only \(203\), transfers with banking\/write tokens only \(2\)$/m,
+    );
   });
 
   it('prints no warning and no secret, token or proof, and leaves no server listening', async () => {

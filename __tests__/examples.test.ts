@@ -29,6 +29,8 @@ describe('examples/apiture.ts', () => {
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
       expect(run.stdout).toMatch(/^Everyday checking \*3210: 1520\.37 USD available$/m);
       expect(run.stdout).toMatch(/^3 accounts$/m);
+      // Least privilege: the reads asked for, and got, a token with banking/read alone.
+      expect(run.stdout).toMatch(/^read with a token for banking\/read$/m);
     } finally {
       expect((await servers.stop()).code).toBe(0);
     }

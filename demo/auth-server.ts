@@ -67,6 +67,11 @@ export interface AuthServerCounters {
   dpopNonceChallenges: number;
   /** Token requests answered 200 with `token_type: DPoP` (their proof verified by oidc-provider). */
   dpopTokensIssued: number;
+  /**
+   * Tokens issued, by the scope granted with each (space-separated, as the answer's `scope`; `''` for none):
+   * a client that asks for `banking/read` alone gets a token with exactly that, counted under `banking/read`.
+   */
+  grantsByScope: Record<string, number>;
 }
 
 export interface AuthServer {
@@ -170,9 +175,13 @@ const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Counts what oidc-provider made of a token request, once it answered (the body is parsed by then). */
 function countTokenAnswer(ctx: KoaContext, counters: AuthServerCounters): void {
   if (ctx.oidc?.body?.['client_assertion_type'] === JWT_BEARER) counters.clientAssertions++;
-  const answer = (ctx.body ?? {}) as { error?: unknown; token_type?: unknown };
+  const answer = (ctx.body ?? {}) as { error?: unknown; token_type?: unknown; scope?: unknown };
   if (answer.error === 'use_dpop_nonce') counters.dpopNonceChallenges++;
   if (ctx.status === 200 && answer.token_type === 'DPoP') counters.dpopTokensIssued++;
+  if (ctx.status === 200) {
+    const scope = typeof answer.scope === 'string' ? answer.scope : '';
+    counters.grantsByScope[scope] = (counters.grantsByScope[scope] ?? 0) + 1;
+  }
 }
 
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
@@ -193,6 +202,7 @@ export async function startAuthServer(options: AuthServerOptions): Promise<AuthS
     dpopProofs: 0,
     dpopNonceChallenges: 0,
     dpopTokensIssued: 0,
+    grantsByScope: {},
   };
   const serverErrors: string[] = [];
   let failuresLeft = 0;

@@ -52,6 +52,11 @@ export interface BankApiCounters {
   proofsRejected: Record<string, number>;
   /** With `dpop`: the distinct keys (`cnf.jkt`) of the tokens that verified. */
   boundKeys: number;
+  /**
+   * Requests whose token verified, by operationId and then by the token's `scope` claim (`''` for none):
+   * which scopes each operation's tokens carried (least privilege: reads with `banking/read` alone).
+   */
+  tokenScopes: Record<string, Record<string, number>>;
 }
 
 export interface BankApi {
@@ -191,6 +196,7 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     nonceChallenges: 0,
     proofsRejected: {},
     boundKeys: 0,
+    tokenScopes: {},
   };
   const dpop = options.dpop ? new DpopVerifier(options.dpop) : undefined;
   const boundKeys = new Set<string>();
@@ -289,6 +295,12 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     counters.proofsVerified++;
     boundKeys.add(jkt);
     counters.boundKeys = boundKeys.size;
+  }
+
+  function countTokenScope(operation: string, token: JWTPayload): void {
+    const scope = typeof token['scope'] === 'string' ? token['scope'] : '';
+    const byScope = (counters.tokenScopes[operation] ??= {});
+    byScope[scope] = (byScope[scope] ?? 0) + 1;
   }
 
   function requireScope(token: JWTPayload, scope: string): void {
@@ -408,6 +420,7 @@ export async function startBankApi(options: BankApiOptions): Promise<BankApi> {
     }
 
     const token = await authenticate(req);
+    countTokenScope(name, token);
     switch (name) {
       case 'listAccounts': {
         requireScope(token, 'banking/read');

@@ -6,7 +6,8 @@
  *
  * Each step prints one line with what the servers counted (grants, nonce challenges at the token
  * endpoint and at the API, proofs verified) and checks it; a summary line ends the run. Exits 0 only
- * if every check held. `--verbose` also prints the provider's events.
+ * if every check held. `--verbose` also prints the provider's events. As in the default demo, reads ask for a
+ * token with `banking/read` alone and transfers for one with `banking/write` alone (least privilege).
  */
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
@@ -16,9 +17,12 @@ import { createClient } from '../examples/apiture/client/client';
 import { createTransfer, getAccount, getTransfer, listAccountBalances } from '../examples/apiture/client';
 import { useStolen, wiretap } from './attacker.js';
 import { startFapiServers, type FapiServers } from './fapi-servers.js';
-import { Console, jwtClaims, plural, tokenLabel } from './narration.js';
+import { Console, grantsText, jwtClaims, leastPrivilege, plural, tokenLabel } from './narration.js';
 
 const BURST = 100;
+/** What each SDK call passes through to axios: reads ask for a banking/read token, transfers for a banking/write one. */
+const read = { clientCredentials: { scope: 'banking/read' } };
+const write = { clientCredentials: { scope: 'banking/write' } };
 
 /** What the servers counted (and the replays the provider reported), at one moment or over a step. */
 interface Tally {
@@ -119,10 +123,10 @@ async function coldBurst(demo: Demo): Promise<string> {
   const before = snapshot(demo);
   const answers = await settle(
     demo,
-    Array.from({ length: BURST }, () => listAccountBalances({ client: demo.client })),
+    Array.from({ length: BURST }, () => listAccountBalances({ client: demo.client, ...read })),
   );
   const t = since(demo, before);
-  const token = await demo.tokens.getToken();
+  const token = await demo.tokens.getToken({ scope: 'banking/read' });
   demo.out.hide(token.accessToken);
   step(
     demo,
@@ -152,7 +156,10 @@ async function coldBurst(demo: Demo): Promise<string> {
   return token.accessToken;
 }
 
-/** Step 3: a transfer and its idempotent repeat, and a read: three proofs, each for its method and URL. */
+/**
+ * Step 3: a transfer and its idempotent repeat, and a read: three proofs, each for its method and URL. The
+ * transfers ask for a banking/write token (one grant, bound to the same key); the read uses the banking/read token.
+ */
 async function transfer(demo: Demo): Promise<void> {
   const before = snapshot(demo);
   const key = randomUUID();
@@ -163,17 +170,23 @@ async function transfer(demo: Demo): Promise<void> {
     amount: '125.00',
     memo: 'Demo: monthly savings',
   };
-  const created = await createTransfer({ client: demo.client, body, headers: { 'Idempotency-Key': key } });
-  const repeated = await createTransfer({ client: demo.client, body, headers: { 'Idempotency-Key': key } });
-  const fetched = await getTransfer({ client: demo.client, path: { transferId: created.data.id } });
+  const created = await createTransfer({ client: demo.client, ...write, body, headers: { 'Idempotency-Key': key } });
+  const repeated = await createTransfer({ client: demo.client, ...write, body, headers: { 'Idempotency-Key': key } });
+  const fetched = await getTransfer({ client: demo.client, ...read, path: { transferId: created.data.id } });
   const t = since(demo, before);
+  const writeToken = demo.tokens.peekToken({ scope: 'banking/write' });
+  if (writeToken) demo.out.hide(writeToken.accessToken);
   const ok =
     created.status === 201 &&
     repeated.status === 200 &&
     repeated.data.id === created.data.id &&
     fetched.data.id === created.data.id &&
     demo.servers.bank.counters.transfersCreated === 1 &&
-    [t.api, t.verified, t.tokenRequests, t.apiNonce, t.rejected].join() === [3, 3, 0, 0, 0].join();
+    writeToken?.scope.join(' ') === 'banking/write' &&
+    demo.servers.bank.counters.boundKeys === 1 &&
+    t.grants === 1 &&
+    t.tokenRequests === t.grants + t.asNonce &&
+    [t.api, t.verified, t.apiNonce, t.rejected].join() === [3, 3, 0, 0].join();
   step(
     demo,
     'transfer',
@@ -181,8 +194,8 @@ async function transfer(demo: Demo): Promise<void> {
     t,
     `createTransfer ${body.amount} ${body.sourceAccount.id} → ${body.targetAccount.id}: ${created.status} ${created.data.id}; ` +
       `same Idempotency-Key again → ${repeated.status} ${repeated.data.id}; getTransfer → ${fetched.status}: ` +
-      `${plural(t.verified, 'proof')} verified (POST, POST, GET), ${plural(t.tokenRequests, 'token request')}, ` +
-      `${t.apiNonce} use_dpop_nonce`,
+      `${plural(t.verified, 'proof')} verified (POST, POST, GET), ${t.apiNonce} use_dpop_nonce; ` +
+      `${plural(t.grants, 'grant')} for banking/write (${writeToken ? `${tokenLabel(writeToken.accessToken)}, ${keyLabel(writeToken.accessToken)}` : 'none'})`,
   );
 }
 
@@ -190,7 +203,7 @@ async function transfer(demo: Demo): Promise<void> {
 async function newNonce(demo: Demo): Promise<void> {
   demo.servers.bank.rotateDpopNonce();
   const before = snapshot(demo);
-  const [answer] = await settle(demo, [getAccount({ client: demo.client, path: { accountId: 'acc-0001' } })]);
+  const [answer] = await settle(demo, [getAccount({ client: demo.client, ...read, path: { accountId: 'acc-0001' } })]);
   const t = since(demo, before);
   const ok =
     answer?.status === 200 &&
@@ -212,11 +225,11 @@ async function revocation(demo: Demo, firstToken: string): Promise<void> {
   const answers = await settle(
     demo,
     Array.from({ length: BURST }, (_, i) =>
-      getAccount({ client: demo.client, path: { accountId: `acc-000${(i % 3) + 1}` } }),
+      getAccount({ client: demo.client, ...read, path: { accountId: `acc-000${(i % 3) + 1}` } }),
     ),
   );
   const t = since(demo, before);
-  const token = await demo.tokens.getToken();
+  const token = await demo.tokens.getToken({ scope: 'banking/read' });
   demo.out.hide(token.accessToken);
   const sameKey = keyLabel(token.accessToken) === keyLabel(firstToken);
   const ok =
@@ -243,7 +256,7 @@ async function revocation(demo: Demo, firstToken: string): Promise<void> {
 async function stolenToken(demo: Demo): Promise<void> {
   const tap = wiretap();
   const before = snapshot(demo);
-  const own = await demo.api.get('/accounts/acc-0002', { adapter: tap.adapter });
+  const own = await demo.api.get('/accounts/acc-0002', { ...read, adapter: tap.adapter });
   const captured = tap.captured();
   const attempts = captured ? await useStolen(captured, demo.agent) : [];
   const t = since(demo, before);
@@ -296,7 +309,7 @@ function header(demo: Demo): void {
   );
   demo.out.line(
     `  client                ${credentials.clientId}, private_key_jwt with an EC P-256 key made at start (kid ${credentials.kid.slice(0, 8)}…), ` +
-      `dpop: true, scope ${credentials.scope.join(' ')}`,
+      `dpop: true, scope ${credentials.scope.join(' ')} (reads ask for banking/read alone, transfers for banking/write alone)`,
   );
   demo.out.line();
 }
@@ -305,6 +318,7 @@ function header(demo: Demo): void {
 function invariants(demo: Demo): (readonly [boolean, string])[] {
   const { auth, bank } = demo.servers;
   const a = auth.counters;
+  const privilege = leastPrivilege(bank.counters.tokenScopes);
   return [
     [a.discoveryRequests === 1, 'discovery fetched once for the whole run'],
     [a.tokenRequestsWithApiKey === 0, 'API-Key never sent to the token endpoint'],
@@ -317,6 +331,7 @@ function invariants(demo: Demo): (readonly [boolean, string])[] {
       'every token request carried a DPoP proof; every grant a DPoP-bound token',
     ],
     [bank.counters.boundKeys === 1, 'every token the API verified was bound to the same key (one cnf.jkt)'],
+    [privilege.holds, privilege.text],
     [bank.counters.missingApiKey === 0, 'API-Key on every API call'],
     [auth.serverErrors.length === 0, 'no authorization server errors'],
   ];
@@ -354,6 +369,7 @@ function table(demo: Demo): Tally {
     return Object.fromEntries(keys.map((k) => [k, acc[k] + r.tally[k]])) as unknown as Tally;
   }, snapshotZero());
   demo.out.line(row('total', values(total)));
+  demo.out.line(`  grants per scope set: ${grantsText(demo.servers.auth.counters.grantsByScope)}`);
   demo.out.line(
     `  (AS nonce, API nonce: use_dpop_nonce challenges at the token endpoint and at the API; verified: proofs the API ` +
       `verified with the token bound to their key; rejected: requests refused for their proof or scheme, all the attacker's.)`,

@@ -4,6 +4,10 @@
  * instance with axios-client-credentials attached, against a real OAuth 2.0 authorization server
  * (oidc-provider) and a bank API that verifies JWTs and enforces scopes.
  *
+ * Least privilege (issue 13): reads ask for a token with `banking/read` alone, transfers for one with
+ * `banking/write` alone; the provider keeps one token per scope set, and the closing table shows the
+ * grants the authorization server made for each.
+ *
  * Each step prints one line with the counts that prove it; the counts come from the servers
  * (what they received) and from the provider's events, and each is checked. The process exits 0
  * only if every check held. `--verbose` also prints the provider's events as they happen.
@@ -15,7 +19,7 @@ import axios from 'axios';
 import { attachAuth, ClientCredentialsProvider, PermissionError } from 'axios-client-credentials';
 import { createClient } from '../examples/apiture/client/client';
 import { createTransfer, getAccount, getTransfer, listAccountBalances, listAccounts } from '../examples/apiture/client';
-import { Console, plural, tokenLabel } from './narration.js';
+import { Console, grantsText, leastPrivilege, plural, tokenLabel } from './narration.js';
 import { startDemoServers } from './servers';
 
 const verbose = process.argv.includes('--verbose');
@@ -26,12 +30,53 @@ interface Tally {
   token: number;
   replays: number;
   errors: number;
+  /** Tokens the authorization server issued, by the scope granted with each. */
+  grants: Record<string, number>;
 }
 
 interface StepResult {
   name: string;
   ok: boolean;
   tally: Tally;
+}
+
+const none = (): Tally => ({ api: 0, token: 0, replays: 0, errors: 0, grants: {} });
+
+/** `after` minus `before`, per scope set (a set absent before counts from 0). */
+function grantsSince(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([scope, n]) => [scope, n - (before[scope] ?? 0)]));
+}
+
+/** `a` plus `b`, per scope set. */
+function addGrants(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const sum = { ...a };
+  for (const [scope, n] of Object.entries(b)) sum[scope] = (sum[scope] ?? 0) + n;
+  return sum;
+}
+
+/** Whether `grants` holds exactly these grants by scope set (and no other). */
+const grantedExactly = (grants: Record<string, number>, expected: Record<string, number>): boolean =>
+  grantsText(grants) === grantsText(expected);
+
+/** The closing table: one row per step and a total, with the grants per scope set in the last column. */
+function closingTable(out: Console, results: readonly StepResult[]): void {
+  const cols = ['API requests sent', 'token requests', 'replays', 'errors'] as const;
+  const row = (label: string, t: Tally) =>
+    `  ${label.padEnd(14)}${[t.api, t.token, t.replays, t.errors].map((n, i) => String(n).padStart(cols[i]!.length + 3)).join('')}` +
+    `   ${grantsText(t.grants)}`.trimEnd();
+  out.line(`  ${'step'.padEnd(14)}${cols.map((c) => c.padStart(c.length + 3)).join('')}   grants per scope set`);
+  for (const r of results) out.line(row(r.name, r.tally));
+  const total = results.reduce(
+    (a, r) => ({
+      api: a.api + r.tally.api,
+      token: a.token + r.tally.token,
+      replays: a.replays + r.tally.replays,
+      errors: a.errors + r.tally.errors,
+      grants: addGrants(a.grants, r.tally.grants),
+    }),
+    none(),
+  );
+  out.line(row('total', total));
 }
 
 async function main(): Promise<number> {
@@ -56,11 +101,15 @@ async function main(): Promise<number> {
       issuer: auth.issuer, // in production: apitureIssuers.production
       clientId: credentials.clientId,
       clientSecret: credentials.clientSecret,
-      scope: credentials.scope,
+      scope: credentials.scope, // banking/read banking/write: the default set, for calls that name none
     });
     const api = axios.create({ baseURL: bank.url, headers: { 'API-Key': credentials.apiKey }, httpAgent: agent });
     const handle = attachAuth(api, tokens);
     const client = createClient({ axios: api, baseURL: bank.url, throwOnError: true });
+    // Least privilege: each SDK call passes axios config through, so reads ask for a token with
+    // banking/read alone and transfers for one with banking/write alone (a token each, cached apart).
+    const read = { clientCredentials: { scope: 'banking/read' } };
+    const write = { clientCredentials: { scope: 'banking/write' } };
     // ──────────────────────────────────────────────────────────────────────────────────────
 
     tokens.on('replay', (e) => {
@@ -94,6 +143,7 @@ async function main(): Promise<number> {
     );
     out.line(`  bank API              ${bank.url}  (API-Key + Bearer JWT verified against the JWKS, scopes enforced)`);
     out.line(`  client                ${credentials.clientId}, secret ********, scope ${credentials.scope.join(' ')}`);
+    out.line('  least privilege       reads ask for a banking/read token, transfers for a banking/write token');
     out.line();
 
     const snapshot = (): Tally => ({
@@ -101,6 +151,7 @@ async function main(): Promise<number> {
       token: auth.counters.tokenRequests,
       replays,
       errors: callerErrors,
+      grants: { ...auth.counters.grantsByScope },
     });
     const since = (before: Tally): Tally => {
       const now = snapshot();
@@ -109,6 +160,7 @@ async function main(): Promise<number> {
         token: now.token - before.token,
         replays: now.replays - before.replays,
         errors: now.errors - before.errors,
+        grants: grantsSince(now.grants, before.grants),
       };
     };
     const step = (name: string, ok: boolean, tally: Tally, text: string) => {
@@ -123,31 +175,37 @@ async function main(): Promise<number> {
       return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     };
 
-    // 1 + 2. The cold burst: the first call discovers the token endpoint; all 100 share one token.
+    // 1 + 2. The cold burst: the first call discovers the token endpoint; all 100 share one banking/read token.
     let before = snapshot();
-    const burst = await settle(Array.from({ length: BURST }, () => listAccountBalances({ client })));
+    const burst = await settle(Array.from({ length: BURST }, () => listAccountBalances({ client, ...read })));
     const burstTally = since(before);
-    const first = await tokens.getToken();
+    const first = await tokens.getToken({ scope: 'banking/read' });
     out.hide(first.accessToken);
     const discovered = auth.counters.discoveryRequests === 1 && auth.counters.tokensIssued === 1;
     step(
       'discovery',
       discovered,
-      { api: 0, token: 0, replays: 0, errors: 0 },
+      none(),
       `${auth.issuer}/.well-known/openid-configuration → token_endpoint ${auth.tokenEndpoint}: ` +
         `${plural(auth.counters.discoveryRequests, 'discovery request')}, fetched with the first call below`,
     );
     const balancesOk = burst.length === BURST && burst.every((r) => r.status === 200 && r.data.items.length === 3);
     step(
       'cold burst',
-      balancesOk && burstTally.token === 1 && burstTally.api === BURST && burstTally.replays === 0,
+      balancesOk &&
+        burstTally.token === 1 &&
+        burstTally.api === BURST &&
+        burstTally.replays === 0 &&
+        first.scope.join(' ') === 'banking/read' &&
+        grantedExactly(burstTally.grants, { 'banking/read': 1 }),
       burstTally,
       `${BURST} concurrent listAccountBalances → ${burst.filter((r) => r.status === 200).length} × 200 with ` +
         `${plural(burstTally.token, 'token request')} (${tokenLabel(first.accessToken)}, scope ${first.scope.join(' ')}, ` +
         `expires in ${Math.round(((first.expiresAt ?? 0) - Date.now()) / 1000)} s)`,
     );
 
-    // 3. A transfer with its body, sent twice with one Idempotency-Key: one transfer.
+    // 3. A transfer with its body, sent twice with one Idempotency-Key: one transfer. The transfers ask for a
+    // banking/write token (one grant); the getTransfer that follows reads with the banking/read token.
     before = snapshot();
     const idempotencyKey = randomUUID();
     const newTransfer = {
@@ -157,14 +215,22 @@ async function main(): Promise<number> {
       amount: '125.00',
       memo: 'Demo: monthly savings',
     };
-    const created = await createTransfer({ client, body: newTransfer, headers: { 'Idempotency-Key': idempotencyKey } });
-    const repeated = await createTransfer({
+    const created = await createTransfer({
       client,
+      ...write,
       body: newTransfer,
       headers: { 'Idempotency-Key': idempotencyKey },
     });
-    const fetched = await getTransfer({ client, path: { transferId: created.data.id } });
+    const repeated = await createTransfer({
+      client,
+      ...write,
+      body: newTransfer,
+      headers: { 'Idempotency-Key': idempotencyKey },
+    });
+    const fetched = await getTransfer({ client, ...read, path: { transferId: created.data.id } });
     const transferTally = since(before);
+    const writeToken = tokens.peekToken({ scope: 'banking/write' });
+    if (writeToken) out.hide(writeToken.accessToken);
     const transferOk =
       created.status === 201 &&
       created.data.amount === newTransfer.amount &&
@@ -174,7 +240,9 @@ async function main(): Promise<number> {
       repeated.data.id === created.data.id &&
       fetched.data.id === created.data.id &&
       bank.counters.transfersCreated === 1 &&
-      transferTally.token === 0 &&
+      transferTally.token === 1 &&
+      grantedExactly(transferTally.grants, { 'banking/write': 1 }) &&
+      writeToken?.scope.join(' ') === 'banking/write' &&
       transferTally.api === 3;
     step(
       'transfer',
@@ -182,19 +250,23 @@ async function main(): Promise<number> {
       transferTally,
       `createTransfer ${newTransfer.amount} ${newTransfer.sourceAccount.id} → ${newTransfer.targetAccount.id} "${newTransfer.memo}": ` +
         `${created.status} ${created.data.id} ${created.data.state}; same Idempotency-Key again → ${repeated.status} ${repeated.data.id}; ` +
-        `${plural(bank.counters.transfersCreated, 'transfer')} stored, ${plural(transferTally.token, 'token request')}`,
+        `${plural(bank.counters.transfersCreated, 'transfer')} stored, ${plural(transferTally.token, 'token request')} ` +
+        `(banking/write: ${writeToken ? tokenLabel(writeToken.accessToken) : 'none'}); getTransfer with the banking/read token`,
     );
 
-    // 4. Every token revoked at the API: 100 concurrent calls get 401, one new grant, 100 replays.
+    // 4. Every token revoked at the API: 100 concurrent reads get 401, one new banking/read grant, 100 replays.
+    // The banking/write token is revoked too, but no request has used it since: it is left alone until one does.
     bank.revokeAllTokens();
     before = snapshot();
     const unauthorizedBefore = bank.counters.byStatus[401] ?? 0;
     const accounts = await settle(
-      Array.from({ length: BURST }, (_, i) => getAccount({ client, path: { accountId: `acc-000${(i % 3) + 1}` } })),
+      Array.from({ length: BURST }, (_, i) =>
+        getAccount({ client, ...read, path: { accountId: `acc-000${(i % 3) + 1}` } }),
+      ),
     );
     const revokeTally = since(before);
     const unauthorized = (bank.counters.byStatus[401] ?? 0) - unauthorizedBefore;
-    const second = await tokens.getToken();
+    const second = await tokens.getToken({ scope: 'banking/read' });
     out.hide(second.accessToken);
     const revokeOk =
       accounts.length === BURST &&
@@ -203,16 +275,20 @@ async function main(): Promise<number> {
       revokeTally.token === 1 &&
       revokeTally.replays === BURST &&
       revokeTally.api === 2 * BURST &&
+      grantedExactly(revokeTally.grants, { 'banking/read': 1 }) &&
+      tokens.peekToken({ scope: 'banking/write' })?.accessToken === writeToken?.accessToken &&
       second.accessToken !== first.accessToken;
     step(
       'revocation',
       revokeOk,
       revokeTally,
       `API revoked every token; ${BURST} concurrent getAccount → ${unauthorized} × 401, ${plural(revokeTally.token, 'new token request')} ` +
-        `(${tokenLabel(second.accessToken)}), ${plural(revokeTally.replays, 'replay')} → ${accounts.filter((r) => r.status === 200).length} × 200`,
+        `(banking/read: ${tokenLabel(second.accessToken)}), ${plural(revokeTally.replays, 'replay')} → ${accounts.filter((r) => r.status === 200).length} × 200; ` +
+        `the banking/write token untouched`,
     );
 
-    // 5. A call that needs a scope the client lacks: a PermissionError naming it, no grant, no replay.
+    // 5. A call that needs a scope the client lacks: a PermissionError naming it. The banking/write token it is
+    // sent with was revoked in step 4: a 401, one banking/write grant, one replay, then the 403; no grant after it.
     before = snapshot();
     const deniedBefore = denied;
     let permission: PermissionError | undefined;
@@ -220,6 +296,7 @@ async function main(): Promise<number> {
     try {
       await createTransfer({
         client,
+        ...write,
         body: { type: 'ach', sourceAccount: { id: 'acc-0003' }, targetAccount: { id: 'ext-8841' }, amount: '2500.00' },
         headers: { 'Idempotency-Key': randomUUID() },
       });
@@ -237,17 +314,19 @@ async function main(): Promise<number> {
       permission.requiredScope.includes('moneyMovement/write') &&
       problem?.status === 403 &&
       denied - deniedBefore === 1 &&
-      permissionTally.api === 1 &&
-      permissionTally.token === 0 &&
-      permissionTally.replays === 0;
+      permissionTally.api === 2 &&
+      permissionTally.token === 1 &&
+      grantedExactly(permissionTally.grants, { 'banking/write': 1 }) &&
+      permissionTally.replays === 1;
     step(
       'permission',
       permissionOk,
       permissionTally,
       permission
-        ? `ach createTransfer → ${permission.name} (${permission.response?.status}, requiredScope ${permission.requiredScope.join(' ')}, ` +
-            `isAxiosError ${axios.isAxiosError(permission)}): ${plural(permissionTally.api, 'API request')}, ` +
-            `${plural(permissionTally.token, 'token request')}, ${plural(permissionTally.replays, 'replay')}`
+        ? `ach createTransfer → 401 (revoked banking/write token), ${plural(permissionTally.token, 'token request')} ` +
+            `(banking/write), ${plural(permissionTally.replays, 'replay')} → ` +
+            `${permission.name} (${permission.response?.status}, requiredScope ${permission.requiredScope.join(' ')}, ` +
+            `isAxiosError ${axios.isAxiosError(permission)}): ${plural(permissionTally.api, 'API request')} in all`
         : `ach createTransfer did not fail with a PermissionError: ${String(other)}`,
     );
 
@@ -258,7 +337,7 @@ async function main(): Promise<number> {
     const retriesBefore = retries;
     const issuedBefore = auth.counters.tokensIssued;
     const injectedBefore = auth.counters.tokenFailuresInjected;
-    const [afterOutage] = await settle([listAccounts({ client })]);
+    const [afterOutage] = await settle([listAccounts({ client, ...read })]);
     const outageTally = since(before);
     const injected = auth.counters.tokenFailuresInjected - injectedBefore;
     const issued = auth.counters.tokensIssued - issuedBefore;
@@ -269,6 +348,7 @@ async function main(): Promise<number> {
       outageTally.token === 3 &&
       retries - retriesBefore === 2 &&
       outageTally.replays === 1 &&
+      grantedExactly(outageTally.grants, { 'banking/read': 1 }) &&
       outageTally.errors === 0;
     step(
       'outage',
@@ -282,32 +362,19 @@ async function main(): Promise<number> {
     handle.detach();
 
     // Invariants over the whole run.
+    const privilege = leastPrivilege(bank.counters.tokenScopes);
     const invariants = [
+      [privilege.holds, privilege.text],
       [auth.counters.discoveryRequests === 1, 'discovery fetched once for the whole run'],
       [auth.counters.tokenRequestsWithApiKey === 0, 'API-Key never sent to the token endpoint'],
       [bank.counters.missingApiKey === 0, 'API-Key on every API call'],
       [auth.serverErrors.length === 0, 'no authorization server errors'],
     ] as const;
-    for (const [holds, what] of invariants)
-      if (!holds) results.push({ name: what, ok: false, tally: { api: 0, token: 0, replays: 0, errors: 0 } });
+    for (const [holds, what] of invariants) if (!holds) results.push({ name: what, ok: false, tally: none() });
 
     // The closing table.
     out.line();
-    const cols = ['API requests sent', 'token requests', 'replays', 'errors'] as const;
-    const row = (label: string, t: Tally) =>
-      `  ${label.padEnd(14)}${[t.api, t.token, t.replays, t.errors].map((n, i) => String(n).padStart(cols[i]!.length + 3)).join('')}`;
-    out.line(`  ${'step'.padEnd(14)}${cols.map((c) => c.padStart(c.length + 3)).join('')}`);
-    for (const r of results.slice(0, 6)) out.line(row(r.name, r.tally));
-    const total = results.slice(0, 6).reduce(
-      (a, r) => ({
-        api: a.api + r.tally.api,
-        token: a.token + r.tally.token,
-        replays: a.replays + r.tally.replays,
-        errors: a.errors + r.tally.errors,
-      }),
-      { api: 0, token: 0, replays: 0, errors: 0 },
-    );
-    out.line(row('total', total));
+    closingTable(out, results.slice(0, 6));
     out.line(
       `  (errors: calls that rejected; the one expected is step 5's PermissionError. The token endpoint's two 503s were retried, not surfaced.)`,
     );
@@ -322,7 +389,7 @@ async function main(): Promise<number> {
     failed.push({
       name: `${plural(out.leaks, 'line')} would have shown a secret or a token`,
       ok: false,
-      tally: { api: 0, token: 0, replays: 0, errors: 0 },
+      tally: none(),
     });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   out.line();

@@ -2,6 +2,8 @@
  * Apiture Digital Banking, through the client generated from examples/apiture/openapi.yaml by
  * @hey-api/openapi-ts (regenerate with `node examples/apiture/generate.mjs`).
  * axios-client-credentials sets `Authorization`; the `API-Key` header is the instance's own.
+ * Least privilege: the reads below ask for a token with `banking/read` alone (a transfer would ask for
+ * `banking/write` alone); each scope set is a token of its own, cached and refreshed apart.
  *
  *   APITURE_CLIENT_ID=… APITURE_CLIENT_SECRET=… APITURE_API_KEY=… npx tsx examples/apiture.ts
  */
@@ -26,16 +28,22 @@ const tokens = new ClientCredentialsProvider({
   issuer,
   clientId: env('APITURE_CLIENT_ID'),
   clientSecret: env('APITURE_CLIENT_SECRET'),
-  scope: ['banking/read', 'banking/write'], // every scope the application will use, asked for up front
+  scope: ['banking/read', 'banking/write'], // the default set, for calls that name none
 });
 const api = axios.create({ baseURL, headers: { 'API-Key': env('APITURE_API_KEY') } });
 attachAuth(api, tokens);
 const client = createClient({ axios: api, baseURL, throwOnError: true });
 
+// The generated SDK passes axios config through on every call: name each call's scopes there. A read
+// travels with a banking/read token, so a leaked read token cannot move money; a transfer would pass
+// `clientCredentials: { scope: 'banking/write' }` to createTransfer and get a banking/write token of its own.
+const read = { clientCredentials: { scope: 'banking/read' } };
+
 async function main(): Promise<void> {
-  const { data: accounts } = await listAccounts({ client });
+  const { data: accounts } = await listAccounts({ client, ...read });
   const { data: balances } = await listAccountBalances({
     client,
+    ...read,
     query: { accounts: accounts.items.map((a) => a.id) },
   });
   for (const account of accounts.items) {
@@ -45,6 +53,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(`${accounts.items.length} accounts`);
+  console.log(`read with a token for ${tokens.peekToken({ scope: 'banking/read' })?.scope.join(' ') ?? '?'}`);
 }
 
 main().catch((error: unknown) => {
