@@ -107,14 +107,13 @@ export class AuthInterceptor {
     } catch (error) {
       return Promise.reject(error); // an invalid per-request scope or resource: nothing is sent
     }
-    const send = { replays, adapter, key, agentless };
     if (cached) {
       this.#provider.refreshIfDue(selection);
-      return this.#sendWhenReady(config, { ...send, token: cached, waitedSince: undefined });
+      return this.#sendWhenReady(config, newSend(cached, replays, adapter, key, agentless, undefined));
     }
     const waitedSince = Date.now();
     return waitForToken(this.#provider, config, selection).then((token) =>
-      this.#sendWhenReady(config, { ...send, token, waitedSince }),
+      this.#sendWhenReady(config, newSend(token, replays, adapter, key, agentless, waitedSince)),
     );
   }
 
@@ -244,6 +243,18 @@ export class AuthInterceptor {
     }
     return wrapper;
   }
+}
+
+/** A {@link Send}, always of one shape (every field set, in one order), so the hot path stays monomorphic. */
+function newSend(
+  token: AccessToken,
+  replays: Replays,
+  adapter: AxiosAdapter,
+  key: string,
+  agentless: boolean,
+  waitedSince: number | undefined,
+): Send {
+  return { token, replays, adapter, key, agentless, waitedSince, target: undefined };
 }
 
 /** The replays a request has had once it is replayed again: of a 401, or with a new DPoP nonce (`nonce`). */
