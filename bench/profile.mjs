@@ -13,7 +13,7 @@ const REQUESTS = 200_000;
 const args = process.argv.slice(2);
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 20;
-const kinds = args.filter((a, i) => !a.startsWith('--') && i !== topIndex + 1);
+const kinds = args.filter((a, i) => !a.startsWith('--') && (topIndex < 0 || i !== topIndex + 1));
 
 if (process.env.BENCH_PROFILE_CHILD) {
   const { withServers } = await import('./lib/servers.mjs');
