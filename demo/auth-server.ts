@@ -12,8 +12,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { Adapter, AdapterPayload, KoaContext, Provider as ProviderClass } from 'oidc-provider';
+import type { KoaContext } from 'oidc-provider';
 import { listen } from './listen.js';
+import { importOidcProvider, memoryAdapter } from './oidc-support.js';
 
 export interface AuthServerClient {
   clientId: string;
@@ -89,64 +90,6 @@ export interface AuthServer {
 
 const MOUNT = '/oidc';
 
-/** oidc-provider 9 asks for Node 22 LTS and says so once, when it is first imported. */
-async function importOidcProvider(): Promise<typeof ProviderClass> {
-  // The project supports Node 20 (package.json `engines`), and the demo uses only the client
-  // credentials grant, which runs on it; hide that single notice and nothing else.
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING: Unsupported runtime')) return;
-    warn.apply(console, args);
-  };
-  try {
-    return (await import('oidc-provider')).default;
-  } finally {
-    console.warn = warn;
-  }
-}
-
-/** A process-local adapter; passing our own keeps oidc-provider from warning about its dev adapter. */
-function memoryAdapter(): new (name: string) => Adapter {
-  const store = new Map<string, { payload: AdapterPayload; expiresAt: number }>();
-  return class MemoryAdapter implements Adapter {
-    readonly #name: string;
-    constructor(name: string) {
-      this.#name = name;
-    }
-    #key(id: string): string {
-      return `${this.#name}:${id}`;
-    }
-    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      store.set(this.#key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
-    }
-    async find(id: string): Promise<AdapterPayload | undefined> {
-      const entry = store.get(this.#key(id));
-      if (!entry) return undefined;
-      if (entry.expiresAt <= Date.now()) {
-        store.delete(this.#key(id));
-        return undefined;
-      }
-      return entry.payload;
-    }
-    async findByUserCode(): Promise<undefined> {
-      return undefined;
-    }
-    async findByUid(): Promise<undefined> {
-      return undefined;
-    }
-    async consume(id: string): Promise<void> {
-      const entry = store.get(this.#key(id));
-      if (entry) entry.payload = { ...entry.payload, consumed: Math.floor(Date.now() / 1000) };
-    }
-    async destroy(id: string): Promise<void> {
-      store.delete(this.#key(id));
-    }
-    async revokeByGrantId(grantId: string): Promise<void> {
-      for (const [key, entry] of store) if (entry.payload['grantId'] === grantId) store.delete(key);
-    }
-  };
-}
-
 /** A client's registration metadata (RFC 7591 names), as oidc-provider takes it. */
 function clientMetadata(c: AuthServerClient): Record<string, unknown> {
   return {
@@ -185,7 +128,7 @@ function countTokenAnswer(ctx: KoaContext, counters: AuthServerCounters): void {
 }
 
 export async function startAuthServer(options: AuthServerOptions): Promise<AuthServer> {
-  const Provider = await importOidcProvider();
+  const Provider = (await importOidcProvider()).default;
   const { errors } = await import('oidc-provider');
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256', use: 'sig' };

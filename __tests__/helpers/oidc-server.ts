@@ -20,7 +20,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { importOidcProvider, memoryAdapter } from '../../demo/oidc-support.js';
 import { decodeDpopProof, type DecodedDpopProof, type Jwk } from './client-keys.js';
 import { makeCa, type TestCa } from './tls.js';
 
@@ -600,62 +600,6 @@ function resolveDpop(option: OidcServerOptions['dpop']): OidcServerInit['dpop'] 
 // ---------------------------------------------------------------------------------------------------
 // The server (the child process side)
 // ---------------------------------------------------------------------------------------------------
-
-/** oidc-provider 9 asks for Node 22 LTS and says so once, when it is first imported (as demo/auth-server.ts does). */
-async function importOidcProvider(): Promise<typeof import('oidc-provider')> {
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING: Unsupported runtime')) return;
-    warn.apply(console, args);
-  };
-  try {
-    return await import('oidc-provider');
-  } finally {
-    console.warn = warn;
-  }
-}
-
-/** A process-local adapter (as demo/auth-server.ts's); it also backs ReplayDetection, which refuses a reused assertion jti. */
-function memoryAdapter(): new (name: string) => Adapter {
-  const store = new Map<string, { payload: AdapterPayload; expiresAt: number }>();
-  return class MemoryAdapter implements Adapter {
-    readonly #name: string;
-    constructor(name: string) {
-      this.#name = name;
-    }
-    #key(id: string): string {
-      return `${this.#name}:${id}`;
-    }
-    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      store.set(this.#key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
-    }
-    async find(id: string): Promise<AdapterPayload | undefined> {
-      const entry = store.get(this.#key(id));
-      if (!entry) return undefined;
-      if (entry.expiresAt <= Date.now()) {
-        store.delete(this.#key(id));
-        return undefined;
-      }
-      return entry.payload;
-    }
-    async findByUserCode(): Promise<undefined> {
-      return undefined;
-    }
-    async findByUid(): Promise<undefined> {
-      return undefined;
-    }
-    async consume(id: string): Promise<void> {
-      const entry = store.get(this.#key(id));
-      if (entry) entry.payload = { ...entry.payload, consumed: Math.floor(Date.now() / 1000) };
-    }
-    async destroy(id: string): Promise<void> {
-      store.delete(this.#key(id));
-    }
-    async revokeByGrantId(grantId: string): Promise<void> {
-      for (const [key, entry] of store) if (entry.payload['grantId'] === grantId) store.delete(key);
-    }
-  };
-}
 
 /** Splits a DN into canonical `TYPE=value` RDNs, sorted: RFC 4514 (`CN=a,O=b`) and Node's (`O=b\nCN=a`) alike. */
 function canonicalDn(dn: string): string {
