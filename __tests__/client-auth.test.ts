@@ -11,6 +11,7 @@ import {
   CLIENT_AUTH_METHODS,
   assertionProblem,
   authenticate,
+  jwtForms,
   pickAuthMethod,
   basicCredentials,
   type AuthAttempt,
@@ -225,7 +226,7 @@ describe('authenticate (client assertions, RFC 7523 §2.2)', () => {
       client_assertion: expect.any(String) as unknown,
     });
     const assertion = body.client_assertion!;
-    expect(hidden).toEqual([assertion]);
+    expect(hidden).toEqual(jwtForms(assertion));
     const [header, claims, signature] = assertion.split('.');
     expect(json(header)).toEqual({ alg: 'HS256' });
     expectClaims(assertion);
@@ -240,7 +241,7 @@ describe('authenticate (client assertions, RFC 7523 §2.2)', () => {
     expect(headers).toEqual({});
     expect(body.client_assertion_type).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
     const assertion = body.client_assertion!;
-    expect(hidden).toEqual([assertion]);
+    expect(hidden).toEqual(jwtForms(assertion));
     const [header, claims, signature] = assertion.split('.');
     expect(json(header)).toEqual({ alg: 'ES256' });
     expectClaims(assertion);
@@ -271,7 +272,7 @@ describe('authenticate (client assertions, RFC 7523 §2.2)', () => {
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: signed,
     });
-    expect(hidden).toEqual([signed]);
+    expect(hidden).toEqual(jwtForms(signed));
   });
 
   test('takes an assertion a signer returns synchronously', async () => {

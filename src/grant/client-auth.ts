@@ -130,7 +130,16 @@ export async function authenticate(
   const assertion = await clientAssertion(attempt);
   body.set('client_assertion_type', JWT_BEARER_ASSERTION);
   body.set('client_assertion', assertion);
-  return [assertion];
+  return jwtForms(assertion);
+}
+
+/**
+ * A signed JWT and the parts of it an echo could show on their own: the signing input and the signature
+ * (a server quoting `header.payload`, or the signature alone, or the JWT with its dots encoded).
+ */
+export function jwtForms(jwt: string): string[] {
+  const dot = jwt.lastIndexOf('.');
+  return dot > 0 ? [jwt, jwt.slice(0, dot), jwt.slice(dot + 1)] : [jwt];
 }
 
 /** A client assertion for one attempt: signed here with the key or secret, or by the user's signer. */

@@ -113,6 +113,18 @@ function checkAudience(value: unknown, issuer: string | undefined): AssertionAud
 
 /** The forms of the credential's secrets a server might echo back. */
 function secretsOf(options: ClientAuthOptions, credential: ClientCredential): string[] {
+  return [...credentialSecrets(options, credential), ...tlsSecrets(options.tls)];
+}
+
+/** The `tls` key's PEM lines and its passphrase. */
+function tlsSecrets(tls: unknown): string[] {
+  const { key, passphrase } = (tls ?? {}) as { key?: unknown; passphrase?: unknown };
+  const forms = typeof key === 'string' ? pemBodies(key) : [];
+  if (typeof passphrase === 'string' && passphrase.length >= 4) forms.push(passphrase);
+  return forms;
+}
+
+function credentialSecrets(options: ClientAuthOptions, credential: ClientCredential): string[] {
   if (credential.kind === 'secret') return credentialForms(options.clientId, credential.secret);
   const key = options.privateKey;
   const raw = typeof key === 'object' && key !== null && 'key' in key ? key.key : key;

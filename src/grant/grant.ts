@@ -1,4 +1,4 @@
-import { authenticate, type ClientAuthMethod, type ClientCredential } from './client-auth.js';
+import { authenticate, jwtForms, type ClientAuthMethod, type ClientCredential } from './client-auth.js';
 import { TokenEndpointError } from '../errors.js';
 import { displayUrl, scrub } from '../util/redact.js';
 import { proofTarget, type DpopKey } from './dpop.js';
@@ -67,7 +67,7 @@ export async function tokenRequest(ctx: HttpContext, grant: GrantRequest): Promi
   if (grant.dpop) {
     const { htu, origin } = proofTarget(grant.tokenUrl);
     headers.DPoP = grant.dpop.proof({ htm: 'POST', htu, nonce: ctx.dpopNonces?.get(origin) });
-    secrets.push(headers.DPoP);
+    secrets.push(...jwtForms(headers.DPoP));
   }
   return { url: grant.tokenUrl, method: 'POST', headers, data: body.toString(), secrets };
 }

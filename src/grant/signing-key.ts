@@ -132,7 +132,7 @@ export function importPrivateKey(input: PrivateKeyInput): SigningKey {
   }
   if (askedAlg !== undefined && (typeof askedAlg !== 'string' || !algs.includes(askedAlg as AssertionAlg))) {
     throw new ConfigurationError(
-      `privateKey's alg ${JSON.stringify(askedAlg)} cannot be used with this ${object.asymmetricKeyType ?? ''} key: use ${algs.join(', ')}.`,
+      `privateKey's alg ${typeof askedAlg === 'string' && /^[A-Z][A-Za-z0-9]{1,9}$/.test(askedAlg) ? JSON.stringify(askedAlg) : '(not a JWS algorithm name)'} cannot be used with this ${object.asymmetricKeyType ?? ''} key: use ${algs.join(', ')}.`,
     );
   }
   if (kid !== undefined && (typeof kid !== 'string' || kid === '')) {
