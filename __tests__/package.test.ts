@@ -183,24 +183,7 @@ describe('the built package', () => {
   });
 
   test('a bundler keeps only the error classes for an import of PermissionError', async () => {
-    const result = await build({
-      stdin: {
-        contents: "import { PermissionError } from 'axios-client-credentials';\nconsole.log(PermissionError);\n",
-        resolveDir: root,
-        sourcefile: 'entry.mjs',
-      },
-      bundle: true,
-      write: false,
-      metafile: true,
-      minify: true,
-      format: 'esm',
-      platform: 'node',
-      external: ['axios'],
-      logLevel: 'silent',
-    });
-    const inputs = Object.keys(result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs).filter(
-      (i) => i !== 'entry.mjs',
-    );
+    const { result, inputs } = await bundled("import { PermissionError } from 'axios-client-credentials';");
     // index.js stays as the re-export module; token-provider, events (node:diagnostics_channel) and the rest go.
     expect(inputs.map((i) => i.replace(/^.*dist\/esm\//, '')).sort()).toEqual([
       'errors.js',
@@ -211,24 +194,7 @@ describe('the built package', () => {
   });
 
   test('a bundler keeps only the issuers for an import of apitureIssuers from the apiture subpath', async () => {
-    const result = await build({
-      stdin: {
-        contents: "import { apitureIssuers } from 'axios-client-credentials/apiture';\nconsole.log(apitureIssuers);\n",
-        resolveDir: root,
-        sourcefile: 'entry.mjs',
-      },
-      bundle: true,
-      write: false,
-      metafile: true,
-      minify: true,
-      format: 'esm',
-      platform: 'node',
-      external: ['axios'],
-      logLevel: 'silent',
-    });
-    const inputs = Object.keys(result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs).filter(
-      (i) => i !== 'entry.mjs',
-    );
+    const { result, inputs } = await bundled("import { apitureIssuers } from 'axios-client-credentials/apiture';");
     expect(inputs.map((i) => i.replace(/^.*dist\/esm\//, '')).sort()).toEqual(['apiture.js', 'grant/issuers.js']);
     expect(result.outputFiles[0]!.text).not.toContain('diagnostics_channel');
   });
@@ -309,3 +275,24 @@ describe("the test prerequisites (scripts/prerequisites.cjs, npm test's pretest 
     expect(spawnSync(process.execPath, [script], { cwd: root, encoding: 'utf8' }).status).toBe(0);
   });
 });
+
+/** A minified ES module bundle (esbuild, axios external) of `importLine` and a use of what it imports, and the
+ * modules of the package it kept. */
+async function bundled(importLine: string) {
+  const name = /import \{ (\w+) \}/.exec(importLine)![1]!;
+  const result = await build({
+    stdin: { contents: `${importLine}\nconsole.log(${name});\n`, resolveDir: root, sourcefile: 'entry.mjs' },
+    bundle: true,
+    write: false,
+    metafile: true,
+    minify: true,
+    format: 'esm',
+    platform: 'node',
+    external: ['axios'],
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.outputs[Object.keys(result.metafile.outputs)[0]!]!.inputs).filter(
+    (i) => i !== 'entry.mjs',
+  );
+  return { result, inputs };
+}
