@@ -7,8 +7,8 @@
 import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { startAuthServer, type AuthServer } from './auth-server.js';
-import { startBankApi, type BankApi } from './bank-api.js';
-import { BANKING_AUDIENCE, BANKING_SCOPES } from './servers.js';
+import type { BankApi } from './bank-api.js';
+import { BANKING_AUDIENCE, BANKING_SCOPES, withBankApi } from './servers.js';
 
 export interface FapiCredentials {
   clientId: string;
@@ -56,25 +56,5 @@ export async function startFapiServers(): Promise<FapiServers> {
     audience: BANKING_AUDIENCE,
     scopes: BANKING_SCOPES,
   });
-  let bank: BankApi;
-  try {
-    bank = await startBankApi({
-      issuer: auth.issuer,
-      jwksUri: auth.jwksUri,
-      audience: BANKING_AUDIENCE,
-      apiKey: credentials.apiKey,
-      dpop: { requireNonce: true },
-    });
-  } catch (error) {
-    await auth.close();
-    throw error;
-  }
-  return {
-    auth,
-    bank,
-    credentials,
-    close: async () => {
-      await Promise.all([bank.close(), auth.close()]);
-    },
-  };
+  return { ...(await withBankApi(auth, { apiKey: credentials.apiKey, dpop: { requireNonce: true } })), credentials };
 }

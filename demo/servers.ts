@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { startAuthServer, type AuthServer } from './auth-server';
-import { startBankApi, type BankApi } from './bank-api';
+import { startBankApi, type BankApi, type BankApiOptions } from './bank-api';
 
 export { startAuthServer, type AuthServer, type AuthServerOptions, type AuthServerCounters } from './auth-server';
 export { startBankApi, type BankApi, type BankApiOptions, type BankApiCounters } from './bank-api';
@@ -43,14 +43,20 @@ export async function startDemoServers(credentials: Partial<DemoCredentials> = {
     audience: BANKING_AUDIENCE,
     scopes: BANKING_SCOPES,
   });
+  return { ...(await withBankApi(auth, { apiKey: creds.apiKey })), credentials: creds };
+}
+
+/**
+ * Starts the bank API for `auth` (its issuer, JWKS and the banking audience), closing `auth` if the API
+ * cannot start; `close` stops both.
+ */
+export async function withBankApi(
+  auth: AuthServer,
+  options: Omit<BankApiOptions, 'issuer' | 'jwksUri' | 'audience'>,
+): Promise<{ auth: AuthServer; bank: BankApi; close(): Promise<void> }> {
   let bank: BankApi;
   try {
-    bank = await startBankApi({
-      issuer: auth.issuer,
-      jwksUri: auth.jwksUri,
-      audience: BANKING_AUDIENCE,
-      apiKey: creds.apiKey,
-    });
+    bank = await startBankApi({ issuer: auth.issuer, jwksUri: auth.jwksUri, audience: BANKING_AUDIENCE, ...options });
   } catch (error) {
     await auth.close();
     throw error;
@@ -58,7 +64,6 @@ export async function startDemoServers(credentials: Partial<DemoCredentials> = {
   return {
     auth,
     bank,
-    credentials: creds,
     close: async () => {
       await Promise.all([bank.close(), auth.close()]);
     },
