@@ -1,5 +1,5 @@
 // redisStore's waitForChange (issue 10, item 8): a process waiting for another process's token is woken by a
-// change marker published with the token (or the lock's release), received on a subscriber connection of the
+// message published with the token (the value itself) or the lock's release (a marker), received on a subscriber connection of the
 // store's own; it falls back to polling whenever that connection is not there, and it never keeps a finished
 // process alive. Real redis-servers (one single, one cluster), both clients.
 import Redis, { Cluster } from 'ioredis';
@@ -201,6 +201,32 @@ describe.each(clientKinds)('redisStore with $name: a waiting process', (kind) =>
     await holder.unlock!(key, lockId!);
   });
 
+  it('is handed the value stored with the message that wakes it, and no value by a release', async () => {
+    const key = freshKey();
+    await subscribe(waiter, server, key);
+    const lockId = await holder.lock!(key, 60_000);
+    await waiter.get(key);
+    const released = waiter.waitForChange!(key, WAIT_MS);
+    await holder.unlock!(key, lockId!);
+    await expect(released).resolves.toBeUndefined();
+
+    await waiter.get(key);
+    const stored = waiter.waitForChange!(key, WAIT_MS);
+    await holder.set(key, 'sealed-token', 60_000);
+    await expect(stored).resolves.toBe('sealed-token');
+  });
+
+  it('is handed the value stored between its read and its wait, announced before the wait began', async () => {
+    const key = freshKey();
+    await subscribe(waiter, server, key);
+    const observer = await observe(server, channelOf(key));
+    await waiter.get(key);
+    await holder.set(key, 'sealed-token', 60_000);
+    await observer.message; // announced; the waiter's subscriber read it in the same turn
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(waiter.waitForChange!(key, WAIT_MS)).resolves.toBe('sealed-token');
+  });
+
   it('is woken when the lock holder releases the lock without a token, and takes the lock', async () => {
     const key = freshKey();
     await subscribe(waiter, server, key);
@@ -292,16 +318,16 @@ describe('redisStore subscriberIdleMs', () => {
 
 describe('redisStore change messages', () => {
   it.each([
-    ['a token is stored', 'set'],
-    ['a lock is released', 'unlock'],
-  ])('announce that %s on ${prefix}{${key}}:changed with a marker, never a value', async (_what, marker) => {
+    ['a token is stored', 'the value stored', 'sealed-token-value'],
+    ['a lock is released', 'a marker', 'unlock'],
+  ])('announce that %s on ${prefix}{${key}}:changed with %s', async (what, _with, message) => {
     const store = redisStore(await ioredisKind.connect(single), { ...NEVER_POLL, prefix: 'notify:' });
     const key = freshKey();
     const observer = await observe(single, `notify:{${key}}:changed`);
     const lockId = await store.lock!(key, 60_000);
-    if (marker === 'set') await store.set(key, 'sealed-token-value', 60_000);
+    if (what === 'a token is stored') await store.set(key, 'sealed-token-value', 60_000);
     else await store.unlock!(key, lockId!);
-    expect(await observer.message).toBe(marker);
+    expect(await observer.message).toBe(message);
   });
 
   it('announce nothing for a lock released by someone else than its holder', async () => {
@@ -311,7 +337,7 @@ describe('redisStore change messages', () => {
     await store.lock!(key, 60_000);
     await store.unlock!(key, 'not-the-holder');
     await store.set(key, 'sealed-token', 60_000);
-    expect(await observer.message).toBe('set'); // the first message on the channel came after the failed unlock
+    expect(await observer.message).toBe('sealed-token'); // the first message on the channel came after the failed unlock
   });
 });
 

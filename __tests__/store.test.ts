@@ -110,6 +110,43 @@ describe('a shared store', () => {
     expect(errors).toEqual([]);
   });
 
+  /** A locking store whose waitForChange resolves with the value `set` stores (or, with `forge`, a value of its own). */
+  function notifyingStore(forge?: string) {
+    const waiters: ((value: string) => void)[] = [];
+    const base = lockingStore();
+    const store = lockingStore({
+      get: base.get,
+      set: async (key, value, ttl) => {
+        await base.set(key, value, ttl);
+        waiters.splice(0).forEach((wake) => wake(forge ?? value));
+      },
+      lock: base.lock!,
+      unlock: base.unlock!,
+      extendLock: base.extendLock!,
+      waitForChange: () => new Promise<string>((resolve) => waiters.push(resolve)),
+    });
+    return { store, calls: base.calls };
+  }
+
+  test.each([
+    ['takes the value the notification carried, without reading the store again', undefined, 1],
+    ['reads the store when the notification carried something else than a token of its own', 'forged-value', 2],
+  ])('a provider woken by a change %s', async (_what, forge, gets) => {
+    const auth = await startAuthServer();
+    auth.next((_req, res) => void setTimeout(() => json(res, 200, { access_token: 'shared', expires_in: 60 }), 200));
+    const { store, calls } = notifyingStore(forge);
+    const a = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store });
+    const b = new ClientCredentialsProvider({ tokenUrl: auth.tokenUrl, ...credentials, store });
+    const first = a.getToken();
+    while (!calls.includes('lock')) await new Promise((r) => setTimeout(r, 5));
+    const getsBefore = calls.filter((c) => c === 'get').length;
+    expect((await b.getToken()).accessToken).toBe('shared');
+    await first;
+    expect(auth.tokenRequests).toHaveLength(1);
+    // b: one read before the lock, then (only when the value was not usable) one after the wake.
+    expect(calls.filter((c) => c === 'get').length - getsBefore).toBe(gets);
+  });
+
   /**
    * A store whose every call hangs, recording the calls. The provider skips a failed store for a
    * second of wall-clock time (`Date.now`), so each test stops that clock: how slowly a loaded

@@ -25,8 +25,8 @@ const TOKEN_DELAY_MS = 100;
 const PLAN = [
   { name: 'redis-light', stack: 'ours-redis', concurrency: 1, rounds: 20, group: 'light' },
   { name: 'redis-light-poll', stack: 'ours-redis-poll', concurrency: 1, rounds: 20, group: 'light' },
-  { name: 'ours-redis', stack: 'ours-redis', concurrency: CONCURRENCY, rounds: 8, group: 'loaded' },
-  { name: 'ours-redis-poll', stack: 'ours-redis-poll', concurrency: CONCURRENCY, rounds: 8, group: 'loaded' },
+  { name: 'ours-redis', stack: 'ours-redis', concurrency: CONCURRENCY, rounds: 24, group: 'loaded' },
+  { name: 'ours-redis-poll', stack: 'ours-redis-poll', concurrency: CONCURRENCY, rounds: 24, group: 'loaded' },
   { name: 'ours-memory', stack: 'ours-memory', concurrency: CONCURRENCY, rounds: 2 },
   { name: 'peer', stack: 'peer', concurrency: CONCURRENCY, rounds: 2 },
 ];

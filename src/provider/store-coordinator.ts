@@ -68,10 +68,12 @@ export class StoreCoordinator {
    * A token for `key` for this process: `read` (from the store) if there is one, else one process of
    * the fleet runs `fetch` under the store's lock while the others wait for its token and `read` it.
    * `fetch(true)` stores what it fetched; `fetch(false)` is a fetch that cannot count on the store.
+   * `read(notified)` is given the value the store's change notification carried, when it did: it takes
+   * that one if it is good, else reads the store.
    */
   async acquire<T extends Fetched>(
     key: string,
-    read: () => Promise<T | undefined>,
+    read: (notified?: string) => Promise<T | undefined>,
     fetch: (store: boolean) => Promise<T>,
   ): Promise<T> {
     const shared = await read();
@@ -91,7 +93,7 @@ export class StoreCoordinator {
         ? await this.#call(() => store.waitForChange!(key, lockTtlMs), lockTtlMs + storeTimeoutMs)
         : await sleep(store.pollIntervalMs ?? 10);
       if (waited === FAILED) break;
-      const arrived = await read();
+      const arrived = await read(typeof waited === 'string' ? waited : undefined);
       if (arrived) return arrived;
     }
     return fetch(this.usable);

@@ -124,7 +124,7 @@ export class TokenEntry {
     if (!shared?.usable) return this.#grant(endpoint, background, false);
     return shared.acquire(
       endpoint.key,
-      () => this.#fromStore(endpoint, replacing),
+      (notified) => this.#fromStore(endpoint, replacing, notified),
       (store) => this.#grant(endpoint, background, store),
     );
   }
@@ -158,11 +158,24 @@ export class TokenEntry {
     return { record, stored: undefined, storing };
   }
 
-  /** The store's token, unless it is the one being replaced, one the API rejected, or stale. */
-  async #fromStore(endpoint: Endpoint, replacing: string | undefined): Promise<Acquired | undefined> {
+  /**
+   * The store's token, unless it is the one being replaced, one the API rejected, or stale: the value the
+   * store's change notification carried (`notified`) if it is such a token, else the store's.
+   */
+  async #fromStore(
+    endpoint: Endpoint,
+    replacing: string | undefined,
+    notified?: string,
+  ): Promise<Acquired | undefined> {
+    const taken = notified === undefined ? undefined : this.#usable(endpoint, replacing, notified);
+    if (taken) return taken;
+    const value = await this.#ctx.shared?.get(endpoint.key);
+    return value === undefined ? undefined : this.#usable(endpoint, replacing, value);
+  }
+
+  /** The token in a store value, emitted as taken from the store, if it is one to use. */
+  #usable(endpoint: Endpoint, replacing: string | undefined, value: string): Acquired | undefined {
     const ctx = this.#ctx;
-    const value = await ctx.shared?.get(endpoint.key);
-    if (value === undefined) return undefined;
     const stored = decodeToken(value, endpoint.aesKey, endpoint.key);
     if (!stored) return undefined;
     const access = stored.token.accessToken;

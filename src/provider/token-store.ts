@@ -47,8 +47,13 @@ export interface TokenStore {
    * again). A rejection counts as a store failure (the provider stops waiting
    * and fetches on its own): a store that cannot be notified should resolve
    * after a poll interval instead.
+   *
+   * It may resolve with the value that was stored, when the notification
+   * carried it: the provider then checks it as it checks what `get` returns
+   * (decrypted and authenticated, not stale, not rejected) and takes it
+   * without a `get`, or else reads the store as usual.
    */
-  waitForChange?(key: string, timeoutMs: number): Promise<void>;
+  waitForChange?(key: string, timeoutMs: number): Promise<string | undefined | void>;
   /** Poll interval while waiting for another process's token. @default 10 */
   readonly pollIntervalMs?: number;
 }

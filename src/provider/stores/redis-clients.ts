@@ -120,8 +120,8 @@ function ioredisSubscription(duplicate: () => IoredisSubscriber): OpenSubscripti
     sub.on('error', lost);
     sub.on('close', lost);
     sub.on('connect', () => sub.stream?.unref?.());
-    sub.on('message', (channel: string) => {
-      if (!closed) events.message(channel);
+    sub.on('message', (channel: string, message: string) => {
+      if (!closed) events.message(channel, message);
     });
     const ready =
       sub.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => void sub.once('ready', resolve));
@@ -174,8 +174,8 @@ function nodeRedisSubscription(duplicate: () => NodeRedisSubscriber): OpenSubscr
     sub.unref?.();
     const connected = sub.connect();
     connected.catch(lost);
-    const listener = (_message: string, channel: string): void => {
-      if (!closed) events.message(channel);
+    const listener = (message: string, channel: string): void => {
+      if (!closed) events.message(channel, message);
     };
     return {
       subscribe: async (channel) => {

@@ -8,7 +8,7 @@ import type { TokenStore } from '../token-store.js';
 import type { RedisAdapter } from './redis-clients.js';
 import { withTimeout } from './redis-deadline.js';
 import type { ChangeNotifier } from './redis-notifier.js';
-import { COMPARE_AND_EXPIRE, TAKE_LOCK, toPx, UNLOCK_AND_PUBLISH } from './redis-scripts.js';
+import { COMPARE_AND_EXPIRE, TAKE_LOCK, toPx, UNLOCK_AND_PUBLISH, UNLOCKED } from './redis-scripts.js';
 
 /** What the lock methods share with the rest of the store. */
 export interface RedisLockContext {
@@ -36,7 +36,7 @@ export function redisLockMethods({
   commandTimeoutMs,
 }: RedisLockContext): RedisLockMethods {
   const unlock = (key: string, lockId: string) =>
-    adapter.evalScript(UNLOCK_AND_PUBLISH, lockKey(key), lockId, channel(key), 'unlock');
+    adapter.evalScript(UNLOCK_AND_PUBLISH, lockKey(key), lockId, channel(key), UNLOCKED);
 
   return {
     lock: (key, ttlMs) =>

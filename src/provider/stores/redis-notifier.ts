@@ -2,14 +2,16 @@
  * How a process waiting for another process's token learns that it was stored: a subscriber connection of
  * the store's own (Redis pub/sub), opened on the first wait and closed once no wait has needed it for a
  * while, with polling whenever it is not there (not open yet, failed, denied, or a client that cannot make
- * one). Never worse than polling, never an error.
+ * one). Never worse than polling, never an error. A message that carries the stored value hands it to the
+ * waiters it wakes.
  */
 import { unref } from '../../util/timers.js';
+import { UNLOCKED } from './redis-scripts.js';
 
 /** What a subscriber connection reports. */
 export interface SubscriptionEvents {
-  /** A message arrived on `channel`. */
-  message(channel: string): void;
+  /** A message arrived on `channel`: the value just stored, or the marker {@link UNLOCKED}. */
+  message(channel: string, message: string): void;
   /** The connection failed or closed: messages may be lost from now on. */
   lost(): void;
 }
@@ -36,8 +38,10 @@ interface KeyState {
   readSeq: number | undefined;
   /** When the lock that the last `lock` found held expires (ms since epoch), if it was. */
   lockUntil: number | undefined;
+  /** The value the last change stored, when its message carried one and no read came since. */
+  value: string | undefined;
   subscription: 'none' | 'pending' | 'active';
-  readonly waiters: Set<() => void>;
+  readonly waiters: Set<(value?: string) => void>;
 }
 
 /** Options of {@link ChangeNotifier}. */
@@ -51,7 +55,7 @@ export interface ChangeNotifierOptions {
 }
 
 /**
- * Wakes waiters on a key when a change marker is published for it.
+ * Wakes waiters on a key when a change is published for it (handing them the value stored, when the message is one).
  *
  * The race between "the lock was busy" and "the waiter is listening" is closed by counting: every message
  * (and every moment from which messages could be missed: a subscription confirmed, the connection lost or
@@ -81,6 +85,7 @@ export class ChangeNotifier {
   noteRead(key: string): void {
     const state = this.#state(key);
     state.readSeq ??= this.#seq;
+    state.value = undefined; // the read sees what the store holds now
   }
 
   /** `lock` found the lock of `key` held for another `remainingMs`: a wait that follows ends by then. */
@@ -90,15 +95,17 @@ export class ChangeNotifier {
 
   /**
    * Resolves when `key` may have changed since it was last read, when the lock last found held expires, or
-   * after `timeoutMs`; while notifications are not active for the key, after at most `pollIntervalMs`.
+   * after `timeoutMs`; while notifications are not active for the key, after at most `pollIntervalMs`. Resolves
+   * with the value stored when the change that ended the wait came with it.
    */
-  wait(key: string, timeoutMs: number): Promise<void> {
+  wait(key: string, timeoutMs: number): Promise<string | undefined> {
     const state = this.#state(key);
     const since = state.readSeq;
     const lockUntil = state.lockUntil;
     state.readSeq = undefined;
     state.lockUntil = undefined;
-    if (since === undefined || state.changedSeq > since) return Promise.resolve();
+    if (since === undefined) return Promise.resolve(undefined);
+    if (state.changedSeq > since) return Promise.resolve(state.value);
     this.#subscribe(state);
     let ms = state.subscription === 'active' ? timeoutMs : Math.min(timeoutMs, this.#o.pollIntervalMs);
     // Redis has dropped the key by then: one ms after its expiry, the next `lock` takes it.
@@ -106,11 +113,11 @@ export class ChangeNotifier {
     return new Promise((resolve) => {
       this.#waiting++;
       clearTimeout(this.#idleTimer);
-      const done = (): void => {
+      const done = (value?: string): void => {
         if (!state.waiters.delete(done)) return;
         clearTimeout(timer);
         if (--this.#waiting === 0) this.#closeWhenIdle();
-        resolve();
+        resolve(value);
       };
       state.waiters.add(done);
       const timer = unref(setTimeout(done, ms));
@@ -125,6 +132,7 @@ export class ChangeNotifier {
         changedSeq: 0,
         readSeq: undefined,
         lockUntil: undefined,
+        value: undefined,
         subscription: 'none',
         waiters: new Set(),
       };
@@ -134,10 +142,11 @@ export class ChangeNotifier {
     return state;
   }
 
-  /** The key may have changed: remember it, and wake its waiters. */
-  #changed(state: KeyState): void {
+  /** The key may have changed (to `value`, when known): remember it, and wake its waiters. */
+  #changed(state: KeyState, value?: string): void {
     state.changedSeq = ++this.#seq;
-    for (const wake of [...state.waiters]) wake();
+    state.value = value;
+    for (const wake of [...state.waiters]) wake(value);
   }
 
   /** Subscribes to the key's channel if it is not yet (opening the connection first); quietly nothing when it cannot. */
@@ -164,9 +173,10 @@ export class ChangeNotifier {
     let subscription: Subscription | undefined;
     try {
       subscription = this.#o.open({
-        message: (channel) => {
+        message: (channel, message) => {
           const state = this.#byChannel.get(channel);
-          if (state && this.#subscription === subscription) this.#changed(state);
+          if (state && this.#subscription === subscription)
+            this.#changed(state, message === UNLOCKED ? undefined : message);
         },
         lost: () => this.#lost(subscription),
       });

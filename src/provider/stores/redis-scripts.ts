@@ -9,8 +9,9 @@
  * The scripts that publish do it with `redis.pcall('PUBLISH', …)`: a user whose ACL denies the channel (Redis
  * 7 gives new users no channel by default) still stores and unlocks, and waiting processes poll instead. The
  * channel comes in ARGV, never built from a key name, so a client that prefixes key names (ioredis
- * `keyPrefix`) publishes on the channel the store subscribes to. The message is a change marker, never a
- * value.
+ * `keyPrefix`) publishes on the channel the store subscribes to. The message is the value just stored (the
+ * provider's encrypted token, as readable as the key itself: not at all without the provider's key), so a
+ * waiting process takes it without another round trip, or the marker `unlock`.
  */
 
 /** Deletes KEYS[1] only if it holds ARGV[1]; returns 1 when it deleted, else 0 (also for a key of another type). */
@@ -35,11 +36,11 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
 /**
- * `SET KEYS[1] ARGV[1] PX ARGV[2]`, then publishes ARGV[4] on channel ARGV[3]: processes waiting for the
- * token learn it is there without polling. SET replaces a key of any type.
+ * `SET KEYS[1] ARGV[1] PX ARGV[2]`, then publishes the value ARGV[1] on channel ARGV[3]: processes waiting
+ * for the token get it without polling and without a GET. SET replaces a key of any type.
  */
 export const SET_AND_PUBLISH = `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.pcall('PUBLISH', ARGV[3], ARGV[4])
+redis.pcall('PUBLISH', ARGV[3], ARGV[1])
 return 1`;
 
 /**
@@ -51,6 +52,9 @@ export const UNLOCK_AND_PUBLISH = `if redis.pcall('GET', KEYS[1]) ~= ARGV[1] the
 redis.call('DEL', KEYS[1])
 redis.pcall('PUBLISH', ARGV[2], ARGV[3])
 return 1`;
+
+/** What UNLOCK_AND_PUBLISH publishes: the lock is free (every other message is a stored value). */
+export const UNLOCKED = 'unlock';
 
 /** A time to live as the scripts' `PX` / `PEXPIRE` argument wants it: a whole number of milliseconds, at least 1. */
 export function toPx(ttlMs: number): number {

@@ -84,8 +84,8 @@ const ignore = () => {};
  * - The compare-and-… scripts (`delete`, `extendLock`, `unlock`) answer
  *   "not the same value" for a key of another type rather than an error.
  * - `waitForChange`: a process waiting for another's token is woken by a
- *   change marker (`set` or `unlock`, never a value) that `set` and `unlock`
- *   publish on `${prefix}{${key}}:changed`, received on a connection of the
+ *   message that `set` (the value stored, which the wait resolves with) and
+ *   `unlock` (a marker) publish on `${prefix}{${key}}:changed`, received on a connection of the
  *   store's own (`client.duplicate()`), opened by the first wait, unref'd
  *   where the client allows it (not a cluster), and closed once no wait has
  *   needed it for `subscriberIdleMs`. A wait ends by the time the lock it
@@ -176,7 +176,7 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
     set: (key, value, ttlMs) =>
       withTimeout(
         async () => {
-          await adapter.evalScript(SET_AND_PUBLISH, keys(key).token, value, String(toPx(ttlMs)), channel(key), 'set');
+          await adapter.evalScript(SET_AND_PUBLISH, keys(key).token, value, String(toPx(ttlMs)), channel(key));
           return value;
         },
         commandTimeoutMs,
