@@ -198,12 +198,18 @@ function tokenEvents(scope: string) {
   );
 }
 
-/** Store failures the providers of `scope` reported (from message `since` of each worker on). */
+/**
+ * Store failures of `scope` (from message `since` of each worker on): those its providers reported, and every
+ * store call that failed, reported or not (a provider reports one failure per outage: one still marked down
+ * from an earlier outage reports none until a call has succeeded).
+ */
 function storeErrors(scope: string, since = new Map<Worker, number>()): string[] {
   return fleet.flatMap((w) =>
-    w.messages
-      .slice(since.get(w) ?? 0)
-      .flatMap((m) => (m.type === 'store-error' && m.scope === scope ? [`${w.id}: ${m.message}`] : [])),
+    w.messages.slice(since.get(w) ?? 0).flatMap((m) => {
+      if (m.type === 'store-error' && m.scope === scope) return [`${w.id}: ${m.message}`];
+      if (m.type === 'store-call-failed' && m.scope === scope) return [`${w.id}: ${m.method} failed: ${m.message}`];
+      return [];
+    }),
   );
 }
 
@@ -227,6 +233,8 @@ function timeline(scope: string, requestsBefore: number, since = new Map<Worker,
       w.messages.slice(since.get(w) ?? 0).flatMap((m) => {
         if (m.type === 'lock' && m.scope === scope) return [{ at: m.at, what: `${w.id}: lock ${m.event}` }];
         if (m.type === 'stored' && m.scope === scope) return [{ at: m.at, what: `${w.id}: stored` }];
+        if (m.type === 'store-call-failed' && m.scope === scope)
+          return [{ at: m.at, what: `${w.id}: store ${m.method} failed: ${m.message}` }];
         if (m.type === 'token' && m.scope === scope && m.source === 'grant')
           return [{ at: m.at, what: `${w.id}: granted` }];
         return [];
