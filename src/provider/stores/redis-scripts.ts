@@ -10,8 +10,8 @@
  * 7 gives new users no channel by default) still stores and unlocks, and waiting processes poll instead. The
  * channel comes in ARGV, never built from a key name, so a client that prefixes key names (ioredis
  * `keyPrefix`) publishes on the channel the store subscribes to. The message is the value just stored (the
- * provider's encrypted token, as readable as the key itself: not at all without the provider's key), so a
- * waiting process takes it without another round trip, or the marker `unlock`.
+ * provider's encrypted token, authenticated for its key: unreadable without the provider's key, whoever
+ * subscribes), so a waiting process takes it without another round trip, or the marker `unlock`.
  */
 
 /** Deletes KEYS[1] only if it holds ARGV[1]; returns 1 when it deleted, else 0 (also for a key of another type). */
