@@ -29,20 +29,15 @@ async function subscribedNotifier() {
 }
 
 describe('ChangeNotifier: what a wait resolves with', () => {
-  it('the value a message carried, when the message ends the wait', async () => {
+  it.each([
+    ['the value a message carried, when the message ends the wait', 'sealed-token', 'sealed-token'],
+    ['nothing for the marker of a released lock', UNLOCKED, undefined],
+  ])('%s', async (_what, message, handed) => {
     const { notifier, publish } = await subscribedNotifier();
     notifier.noteRead(KEY);
     const waited = notifier.wait(KEY, LONG_MS);
-    publish('sealed-token');
-    await expect(waited).resolves.toBe('sealed-token');
-  });
-
-  it('nothing for the marker of a released lock', async () => {
-    const { notifier, publish } = await subscribedNotifier();
-    notifier.noteRead(KEY);
-    const waited = notifier.wait(KEY, LONG_MS);
-    publish(UNLOCKED);
-    await expect(waited).resolves.toBeUndefined();
+    publish(message);
+    await expect(waited).resolves.toBe(handed);
   });
 
   it('the value of a message between the read and the wait, at once', async () => {
